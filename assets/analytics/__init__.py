@@ -1,0 +1,26 @@
+"""Code location of team analytics: carrier on-time performance, built on data-engineering's tables."""
+
+from pathlib import Path
+
+from emr_platform.factory import team_definitions
+from emr_platform.spec import SparkAssetSpec, between, non_empty, not_null, references, unique
+
+SPECS = [
+    SparkAssetSpec(
+        domain="performance",
+        table="carrier_monthly",
+        script="jobs/carrier_monthly.py",
+        description="Per carrier and month: flights, cancellations, on-time rate (arrival delay <= 15 min), mean arrival delay.",
+        inputs={"flights": "data-engineering/core/flights_clean", "airlines": "data-engineering/raw/airlines"},
+        checks=(
+            non_empty(),
+            not_null("carrier", "carrier_name", "month"),
+            unique("carrier", "month"),
+            between("on_time_rate", 0, 1),
+            between("month", 1, 12),
+            references("carrier", "airlines"),
+        ),
+    ),
+]
+
+defs = team_definitions("analytics", SPECS, Path(__file__).parent)

@@ -1,0 +1,71 @@
+"""Code location of team data-engineering: raw nycflights13 tables, cleaned flights, route delays."""
+
+from pathlib import Path
+
+from emr_platform.factory import team_definitions
+from emr_platform.spec import Source, SparkAssetSpec, between, non_empty, not_null, references, unique
+
+RAW_TABLES = {
+    # table -> (columns the file must have, its key)
+    "flights": (("year", "month", "day", "dep_time", "carrier", "flight", "origin", "dest", "time_hour"), None),
+    "weather": (("origin", "year", "month", "day", "hour", "temp", "time_hour"), None),
+    "airports": (("faa", "name", "lat", "lon"), "faa"),
+    "planes": (("tailnum", "year", "manufacturer", "seats"), "tailnum"),
+    "airlines": (("carrier", "name"), "carrier"),
+}
+
+
+def _raw(table: str) -> SparkAssetSpec:
+    columns, key = RAW_TABLES[table]
+    return SparkAssetSpec(
+        domain="raw",
+        table=table,
+        script="jobs/ingest_csv.py",
+        description=f"nycflights13 `{table}` as ingested from its CSV file, columns typed by inference.",
+        inputs={"source": Source("nycflights13", f"{table}.csv")},
+        params={"required_columns": list(columns)},
+        checks=(non_empty(), *((not_null(key), unique(key)) if key else (not_null(columns[0]),))),
+        job_size="small",
+    )
+
+
+SPECS = [
+    *(_raw(table) for table in RAW_TABLES),
+    SparkAssetSpec(
+        domain="core",
+        table="flights_clean",
+        script="jobs/flights_clean.py",
+        description="Flights with a stable flight_id, typed local timestamps and a cancelled flag.",
+        inputs={
+            "flights": "data-engineering/raw/flights",
+            "airlines": "data-engineering/raw/airlines",
+            "airports": "data-engineering/raw/airports",
+        },
+        checks=(
+            non_empty(),
+            not_null("flight_id"),
+            unique("flight_id"),
+            not_null("carrier", "origin", "dest", "sched_dep_ts"),
+            between("month", 1, 12),
+            between("dep_delay", -120, 24 * 60),
+            references("carrier", "airlines"),
+            references("origin", "airports", "faa"),
+        ),
+    ),
+    SparkAssetSpec(
+        domain="core",
+        table="route_delays_daily",
+        script="jobs/route_delays_daily.py",
+        description="Per origin, destination and day: flights, mean and p95 departure delay (minutes).",
+        inputs={"flights": "data-engineering/core/flights_clean"},
+        checks=(
+            non_empty(),
+            not_null("origin", "dest", "flight_date"),
+            unique("origin", "dest", "flight_date"),
+            between("flights", 1, 200),
+            between("p95_dep_delay", -120, 24 * 60),
+        ),
+    ),
+]
+
+defs = team_definitions("data-engineering", SPECS, Path(__file__).parent)

@@ -1,0 +1,122 @@
+"""Job-side kit shared by every job script: read inputs, write the output, report through Pipes.
+
+Runs inside the Spark driver on every substrate (local Spark, EMR Serverless, EMR Classic),
+so it imports only ``pyspark`` and ``dagster_pipes`` — never the platform package. The
+launcher ships this file next to the script (PYTHONPATH locally, ``--py-files`` on EMR).
+
+A job script is a ``transform(spark, inputs, params)`` returning the DataFrame to write,
+or ``(DataFrame, metrics)`` where ``metrics`` maps names to numbers (e.g. ``{"auc": 0.71}``)
+reported as metadata and usable by ``metric_at_least`` checks. It ends with
+``jobkit.run(transform)``.
+
+Pipes extras (set by the launcher): ``asset_key``, ``inputs`` (name -> {uri, format}),
+``output`` (URI), ``checks`` (list of check payloads), ``params``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dagster_pipes import PipesContext, open_dagster_pipes
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+PREVIEW_ROWS = 5
+Transform = Callable[[SparkSession, dict[str, DataFrame], dict[str, Any]], "DataFrame | tuple[DataFrame, dict]"]
+
+
+def read_input(spark: SparkSession, spec: dict[str, str]) -> DataFrame:
+    """An input as a DataFrame: parquet, or CSV with a header where ``NA`` means null."""
+    if spec["format"] == "csv":
+        return spark.read.csv(spec["uri"], header=True, inferSchema=True, nullValue="NA")
+    return spark.read.parquet(spec["uri"])
+
+
+def _violations(check: dict, table: DataFrame, inputs: dict[str, DataFrame]) -> DataFrame:
+    kind, columns = check["kind"], check["columns"]
+    if kind == "not_null":
+        return table.where(" OR ".join(f"`{c}` IS NULL" for c in columns))
+    if kind == "unique":
+        return table.groupBy(*columns).count().where("count > 1")
+    if kind == "between":
+        column = F.col(columns[0])
+        bad = F.lit(False)
+        if check.get("low") is not None:
+            bad = bad | (column < check["low"])
+        if check.get("high") is not None:
+            bad = bad | (column > check["high"])
+        return table.where(column.isNotNull() & bad)
+    if kind == "references":
+        column, ref_column = columns
+        keys = inputs[check["input"]].select(F.col(ref_column).alias("__ref")).distinct()
+        return table.where(F.col(column).isNotNull()).join(keys, F.col(column) == F.col("__ref"), "left_anti")
+    raise ValueError(f"unknown check kind {kind!r}")
+
+
+def evaluate_check(
+    check: dict, table: DataFrame, rows: int, inputs: dict[str, DataFrame], metrics: dict[str, float]
+) -> tuple[bool, dict[str, Any]]:
+    """``(passed, metadata)`` of one check payload against the written table."""
+    kind = check["kind"]
+    if kind == "non_empty":
+        return rows > 0, {"rows": rows}
+    if kind == "metric_at_least":
+        value = metrics.get(check["metric"])
+        return value is not None and value > check["low"], {check["metric"]: value, "threshold": check["low"]}
+    bad = _violations(check, table, inputs)
+    count = bad.count()
+    metadata: dict[str, Any] = {"violations": count}
+    if count:
+        metadata["examples"] = str([row.asDict() for row in bad.limit(3).collect()])
+    return count == 0, metadata
+
+
+def _markdown_preview(table: DataFrame) -> str:
+    rows = [row.asDict() for row in table.limit(PREVIEW_ROWS).collect()]
+    header = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns)
+    body = "".join("\n| " + " | ".join(str(r[c]) for c in table.columns) + " |" for r in rows)
+    return header + body
+
+
+def _metadata(table: DataFrame, rows: int, output: str, metrics: dict[str, float], seconds: float) -> dict:
+    schema = {"columns": [{"name": f.name, "type": f.dataType.simpleString()} for f in table.schema.fields]}
+    return {
+        "dagster/row_count": {"raw_value": rows, "type": "int"},
+        "dagster/column_schema": {"raw_value": schema, "type": "table_schema"},
+        "output_uri": {"raw_value": output, "type": "url" if "://" in output else "path"},
+        "preview": {"raw_value": _markdown_preview(table), "type": "md"},
+        "spark_seconds": {"raw_value": round(seconds, 3), "type": "float"},
+        **{name: {"raw_value": float(value), "type": "float"} for name, value in metrics.items()},
+    }
+
+
+def run(transform: Transform) -> None:
+    """Run ``transform`` under Dagster Pipes: read inputs, write parquet, report metadata and checks."""
+    with open_dagster_pipes() as pipes:
+        _run(pipes, transform)
+
+
+def _run(pipes: PipesContext, transform: Transform) -> None:
+    extras = pipes.extras
+    started = time.monotonic()
+    spark = SparkSession.builder.appName(extras["asset_key"]).getOrCreate()
+    inputs = {name: read_input(spark, spec) for name, spec in extras["inputs"].items()}
+    produced = transform(spark, inputs, extras.get("params") or {})
+    table, metrics = produced if isinstance(produced, tuple) else (produced, {})
+    table.write.mode("overwrite").parquet(extras["output"])
+    written = spark.read.parquet(extras["output"])
+    rows = written.count()
+    pipes.log.info(f"wrote {rows} rows to {extras['output']}")
+    pipes.report_asset_materialization(
+        metadata=_metadata(written, rows, extras["output"], metrics, time.monotonic() - started)
+    )
+    for check in extras["checks"]:
+        passed, metadata = evaluate_check(check, written, rows, inputs, metrics)
+        pipes.report_asset_check(
+            check_name=check["name"],
+            passed=passed,
+            severity="ERROR",
+            metadata={k: {"raw_value": v, "type": "__infer__"} for k, v in metadata.items()},
+        )

@@ -1,0 +1,290 @@
+"""The platform's configuration: ``config.yml`` deep-merged with ``stages/<stage>.yml``.
+
+This is the one loader: the Dagster code locations, the launchers, the command line
+and the Pulumi program all call :func:`load_config`. Every error it raises is a
+:class:`ConfigError` whose lines read ``<file>: <key.path>: expected <what>, got <value>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+STAGE_ENV_VAR = "EMR_PLATFORM_STAGE"
+DEFAULT_STAGE = "local"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_FILE = "config.yml"
+STAGES_DIR = "stages"
+
+Substrate = Literal["local", "emr-serverless", "emr-classic"]
+SUBSTRATES: tuple[str, ...] = ("local", "emr-serverless", "emr-classic")
+
+# A team name becomes part of S3 prefixes, IAM role names and Dagster owners:
+# lower-case letters, digits and single hyphens, starting with a letter.
+TEAM_NAME_PATTERN = r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,30}$"
+
+
+class ConfigError(ValueError):
+    """Raised for any invalid configuration; ``problems`` holds one line per error."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlatformSettings(_Model):
+    """Who the platform is and where it lives."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$", description="Prefix of every AWS resource name.")
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region, e.g. us-east-1.")
+
+
+class LakeSettings(_Model):
+    """Where asset data, job artifacts and logs are written.
+
+    ``root`` is an ``s3://bucket[/prefix]`` URI or a local directory (relative paths
+    are resolved against the repository root). Each asset ``[team, domain, table]``
+    is stored under ``<root>/<team>/<domain>/<table>/``.
+    """
+
+    root: str
+    artifacts_root: str | None = Field(None, description="Job scripts and their dependencies; EMR stages only.")
+    logs_root: str | None = Field(None, description="EMR driver and step logs; EMR stages only.")
+
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith("s3://")
+
+
+class JobSize(_Model):
+    """Resources one Spark job asks for. Memory in GiB, cores in vCPU."""
+
+    driver_cores: int = Field(ge=1, le=16)
+    driver_memory_gb: int = Field(ge=1, le=120)
+    executor_cores: int = Field(ge=1, le=16)
+    executor_memory_gb: int = Field(ge=1, le=120)
+    min_executors: int = Field(1, ge=0)
+    max_executors: int = Field(ge=1, le=1000)
+    dynamic_allocation: bool = True
+
+
+class TeamSettings(_Model):
+    """One team: its own code location, S3 prefix, IAM role, EMR Serverless application and budget."""
+
+    owners: list[str] = Field(min_length=1, description="E-mail addresses; become Dagster asset owners.")
+    substrate: Substrate = Field(description="Default substrate of the team's Spark assets.")
+    job_size: str = Field(description="Default job size, a key of job_sizes.")
+    budget_usd: float = Field(gt=0, description="Monthly budget in USD.")
+    upstream_teams: list[str] = Field(default_factory=list, description="Teams whose lake prefixes this team may read.")
+    description: str = ""
+
+
+class ExecutionSettings(_Model):
+    """Which substrate runs an asset: per-asset override, then force_substrate, then the asset's spec."""
+
+    force_substrate: Substrate | None = None
+    asset_substrates: dict[str, Substrate] = Field(
+        default_factory=dict, description="Asset key path ('team/domain/table') to substrate."
+    )
+    timeout_seconds: int = Field(3600, ge=60, description="Default wall-clock limit of one Spark job, seconds.")
+
+
+class LocalSparkSettings(_Model):
+    """Local Spark: ``connect`` shares one warm Spark Connect server; ``classic`` starts a session per job."""
+
+    mode: Literal["connect", "classic"] = "classic"
+    cores: int = Field(2, ge=1, le=64, description="local[N] threads of the Spark driver.")
+    driver_memory_gb: int = Field(2, ge=1, le=64)
+    idle_timeout_seconds: int = Field(900, ge=10, description="Stop the Connect server after this long unused.")
+    shuffle_partitions: int = Field(4, ge=1)
+
+
+class PlatformConfig(_Model):
+    """The merged configuration of one stage."""
+
+    stage: str
+    platform: PlatformSettings
+    lake: LakeSettings
+    sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named external datasets: a URI prefix, or pkg://<package>/<folder> for package data.",
+    )
+    job_sizes: dict[str, JobSize]
+    teams: dict[str, TeamSettings]
+    execution: ExecutionSettings = ExecutionSettings()
+    local_spark: LocalSparkSettings = LocalSparkSettings()
+
+    def team(self, name: str) -> TeamSettings:
+        """The settings of team ``name``; raises ``ConfigError`` naming the declared teams."""
+        try:
+            return self.teams[name]
+        except KeyError:
+            raise ConfigError(
+                [f"{CONFIG_FILE}: teams.{name}: team is not declared (declared: {', '.join(sorted(self.teams))})"]
+            ) from None
+
+
+def current_stage() -> str:
+    """The stage this process runs in: ``$EMR_PLATFORM_STAGE``, default ``local``. The only env read."""
+    return os.environ.get(STAGE_ENV_VAR, DEFAULT_STAGE)
+
+
+def available_stages(root: Path = REPO_ROOT) -> list[str]:
+    return sorted(p.stem for p in (root / STAGES_DIR).glob("*.yml"))
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Mappings merge key by key, recursively; any other value in ``override`` replaces ``base``'s."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path, label: str) -> dict:
+    if not path.is_file():
+        raise ConfigError([f"{label}: file not found ({path})"])
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError([f"{label}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{label}: expected a mapping at the top level, got {type(data).__name__}"])
+    return data
+
+
+def _has_path(data: Any, loc: tuple) -> bool:
+    for part in loc:
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
+
+
+_EXPECTED = {
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "list_type": "a list",
+}
+
+
+def _describe(error: dict) -> str:
+    kind = error["type"]
+    got = error.get("input")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {got!r}"
+    if kind == "literal_error":
+        return f"expected one of {error['ctx']['expected']}, got {got!r}"
+    if kind == "string_pattern_mismatch":
+        return f"expected a string matching {error['ctx']['pattern']}, got {got!r}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(error["ctx"].values()))
+        word = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
+        return f"expected a number {word} {bound}, got {got!r}"
+    if kind == "too_short":
+        return f"expected at least {error['ctx']['min_length']} item(s), got {got!r}"
+    return f"{error['msg'].lower()}, got {got!r}"
+
+
+def _check_references(config: PlatformConfig, origin) -> list[str]:
+    problems = []
+    for name, team in config.teams.items():
+        if not re.match(TEAM_NAME_PATTERN, name):
+            problems.append(
+                f"{origin(('teams', name))}: teams.{name}: expected a team name of lower-case letters, "
+                "digits and single hyphens (it becomes part of S3 prefixes and IAM names)"
+            )
+        if team.job_size not in config.job_sizes:
+            problems.append(
+                f"{origin(('teams', name, 'job_size'))}: teams.{name}.job_size: expected one of "
+                f"{sorted(config.job_sizes)}, got {team.job_size!r}"
+            )
+        for i, upstream in enumerate(team.upstream_teams):
+            if upstream not in config.teams or upstream == name:
+                problems.append(
+                    f"{origin(('teams', name, 'upstream_teams'))}: teams.{name}.upstream_teams.{i}: "
+                    f"expected another declared team, got {upstream!r}"
+                )
+    for key in config.execution.asset_substrates:
+        if len(key.split("/")) != 3 or key.split("/")[0] not in config.teams:
+            problems.append(
+                f"{origin(('execution', 'asset_substrates', key))}: execution.asset_substrates.{key}: "
+                "expected an asset key 'team/domain/table' of a declared team"
+            )
+    return problems
+
+
+def load_config(stage: str | None = None, root: Path | str = REPO_ROOT) -> PlatformConfig:
+    """Load ``<root>/config.yml`` deep-merged with ``<root>/stages/<stage>.yml``.
+
+    ``stage`` defaults to :func:`current_stage`. Relative local lake paths are made
+    absolute against ``root``. Raises :class:`ConfigError` listing every problem found,
+    each naming the file that set the offending key, the key path and what was expected.
+    """
+    root = Path(root)
+    stage = stage or current_stage()
+    stage_label = f"{STAGES_DIR}/{stage}.yml"
+    if not (root / stage_label).is_file():
+        raise ConfigError(
+            [f"{stage_label}: no such stage (expected one of: {', '.join(available_stages(root)) or 'none'})"]
+        )
+    base = _read_yaml(root / CONFIG_FILE, CONFIG_FILE)
+    override = _read_yaml(root / stage_label, stage_label)
+    for label, data in ((CONFIG_FILE, base), (stage_label, override)):
+        if "stage" in data:
+            raise ConfigError([f"{label}: stage: unknown key (the stage is the file name under {STAGES_DIR}/)"])
+    merged = deep_merge(base, override)
+
+    def origin(loc: tuple) -> str:
+        return stage_label if _has_path(override, loc) else CONFIG_FILE
+
+    try:
+        config = PlatformConfig.model_validate({"stage": stage, **merged})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append(f"{origin(loc)}: {'.'.join(map(str, loc))}: {_describe(error)}")
+        raise ConfigError(problems) from None
+    problems = _check_references(config, origin)
+    if problems:
+        raise ConfigError(problems)
+    if not config.lake.is_s3:
+        lake = config.lake.model_copy(update={"root": str((root / config.lake.root).resolve())})
+        config = config.model_copy(update={"lake": lake})
+    return config
+
+
+def json_schema() -> dict:
+    """The JSON Schema of ``config.yml`` (and of each stage file, whose keys are the same but all optional)."""
+    schema = PlatformConfig.model_json_schema()
+    schema["properties"].pop("stage", None)
+    schema["required"] = [key for key in schema.get("required", []) if key != "stage"]
+    schema["title"] = "EMR platform config.yml"
+    return schema

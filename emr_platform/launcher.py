@@ -1,0 +1,108 @@
+"""The one interface every Spark substrate implements.
+
+An asset built by :mod:`emr_platform.factory` describes its run as a :class:`SparkJob`
+and hands it to the :class:`SparkLauncher` resource of its substrate. Implementations:
+``resources.local_spark.LocalSparkLauncher`` (local mode) and the EMR launchers. All of
+them run the same job script through Dagster Pipes and return what the script reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dagster as dg
+
+from emr_platform.config import JobSize
+
+JOBKIT = Path(__file__).resolve().parents[1] / "assets" / "jobkit.py"
+
+SparkResult = dg.MaterializeResult | dg.AssetCheckResult
+
+
+@dataclass(frozen=True)
+class SparkJob:
+    """One run of a job script for one asset.
+
+    ``inputs`` maps input names to ``{"uri": ..., "format": "parquet" | "csv"}``;
+    ``output`` is the URI the script writes parquet to; ``checks`` are
+    :meth:`emr_platform.spec.CheckSpec.payload` dicts; ``tags`` (team, asset, substrate,
+    stage, run id) go on every AWS resource the launch creates.
+    """
+
+    team: str
+    asset_key: dg.AssetKey
+    script: Path
+    inputs: dict[str, dict[str, str]]
+    output: str
+    size_name: str
+    size: JobSize
+    checks: list[dict[str, Any]]
+    params: dict[str, Any]
+    timeout_seconds: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """``team/domain/table``: the asset key as a path, used in job names and tags."""
+        return self.asset_key.to_user_string()
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        """What the job script receives through Pipes extras."""
+        return {
+            "asset_key": self.name,
+            "inputs": self.inputs,
+            "output": self.output,
+            "checks": self.checks,
+            "params": self.params,
+        }
+
+    def client_token(self, run_id: str, attempt: int = 0) -> str:
+        """An idempotency token (64 hex chars) from run id, asset key and retry attempt."""
+        return hashlib.sha256(f"{run_id}:{self.name}:{attempt}".encode()).hexdigest()[:64]
+
+
+class SparkLauncher(dg.ConfigurableResource, ABC):
+    """Runs a :class:`SparkJob` on one substrate through Dagster Pipes.
+
+    ``launch`` returns the script's materialization (with row count, schema, output URI
+    and the launch's usage as metadata) followed by its asset check results. It raises
+    ``dagster.DagsterPipesExecutionError`` (or a subclass's error naming the substrate)
+    when the job fails, after making sure nothing it started is left running.
+    """
+
+    substrate: ClassVar[str]
+
+    @abstractmethod
+    def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]: ...
+
+
+def with_metadata(results: Sequence[SparkResult], metadata: dict[str, Any]) -> list[SparkResult]:
+    """``results`` with ``metadata`` added to each materialization (e.g. usage and cost)."""
+    merged: list[SparkResult] = []
+    for result in results:
+        if isinstance(result, dg.MaterializeResult):
+            result = result._replace(metadata={**(result.metadata or {}), **metadata})
+        merged.append(result)
+    return merged
+
+
+class SparkJobError(dg.Failure):
+    """A Spark job failed, timed out or was interrupted; carries the driver's last log lines.
+
+    ``substrate`` and ``job`` name where it ran; ``log_tail`` is the end of the driver's
+    output (stderr), also shown in the Dagster UI as metadata.
+    """
+
+    def __init__(self, substrate: str, job: SparkJob, reason: str, log_tail: str = ""):
+        self.substrate, self.job, self.reason, self.log_tail = substrate, job, reason, log_tail
+        tail = f"\n--- last driver log lines ---\n{log_tail}" if log_tail else ""
+        super().__init__(
+            description=f"{job.name} on {substrate}: {reason}{tail}",
+            metadata={"substrate": substrate, "reason": reason, "driver_log_tail": dg.MetadataValue.md(f"```\n{log_tail}\n```")},
+        )

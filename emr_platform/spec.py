@@ -1,0 +1,108 @@
+"""The declarative spec of a Spark asset and of its asset checks.
+
+A team writes one :class:`SparkAssetSpec` per asset; :mod:`emr_platform.factory` turns it
+into a Dagster asset. Checks are data, not code: the job script evaluates them in Spark
+on whichever substrate runs it (see ``assets/jobkit.py``), so they hold on EMR as locally.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from emr_platform.config import Substrate
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One asset check evaluated by the job against the data it wrote.
+
+    ``kind`` is one of ``non_empty``, ``not_null``, ``unique``, ``between``,
+    ``references`` or ``metric_at_least``; the other fields are its arguments.
+    """
+
+    name: str
+    kind: str
+    description: str
+    columns: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    input: str | None = None
+    metric: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON the job script receives through Pipes extras."""
+        return {k: v for k, v in self.__dict__.items() if v not in (None, ())} | {"columns": list(self.columns)}
+
+
+def non_empty() -> CheckSpec:
+    return CheckSpec("non_empty", "non_empty", "The table has at least one row.")
+
+
+def not_null(*columns: str) -> CheckSpec:
+    return CheckSpec(f"no_null_{'_'.join(columns)}", "not_null", f"No null in {', '.join(columns)}.", columns)
+
+
+def unique(*columns: str) -> CheckSpec:
+    return CheckSpec(f"unique_{'_'.join(columns)}", "unique", f"({', '.join(columns)}) identifies a row.", columns)
+
+
+def between(column: str, low: float | None, high: float | None) -> CheckSpec:
+    return CheckSpec(
+        f"{column}_in_range", "between", f"Every non-null {column} lies in [{low}, {high}].", (column,), low, high
+    )
+
+
+def references(column: str, input: str, ref_column: str | None = None) -> CheckSpec:
+    """Every non-null ``column`` value occurs in column ``ref_column`` of input ``input``."""
+    ref = ref_column or column
+    return CheckSpec(
+        f"{column}_references_{input}",
+        "references",
+        f"Every {column} exists in {input}.{ref}.",
+        (column, ref),
+        input=input,
+    )
+
+
+def metric_at_least(metric: str, low: float) -> CheckSpec:
+    """A metric the job reports (e.g. ``auc``) is strictly greater than ``low``."""
+    return CheckSpec(f"{metric}_above_{low:g}".replace(".", "_"), "metric_at_least", f"{metric} > {low}.", low=low, metric=metric)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file of a named external dataset declared under ``sources`` in config.yml."""
+
+    dataset: str
+    path: str
+    format: str = "csv"
+
+
+@dataclass(frozen=True)
+class SparkAssetSpec:
+    """A Spark asset ``[team, domain, table]``; the team comes from the code location.
+
+    ``script`` is a path relative to the team's package. ``inputs`` maps the names the
+    script reads to upstream asset keys (``"team/domain/table"``, any team) or sources.
+    ``job_size`` and ``substrate`` default to the team's; ``timeout_seconds`` to
+    ``execution.timeout_seconds``.
+    """
+
+    domain: str
+    table: str
+    script: str
+    description: str
+    inputs: dict[str, str | Source] = field(default_factory=dict)
+    checks: tuple[CheckSpec, ...] = (non_empty(),)
+    params: dict[str, Any] = field(default_factory=dict)
+    job_size: str | None = None
+    substrate: Substrate | None = None
+    timeout_seconds: int | None = None
+
+    def upstream_keys(self) -> dict[str, dg.AssetKey]:
+        return {
+            name: dg.AssetKey(ref.split("/")) for name, ref in self.inputs.items() if isinstance(ref, str)
+        }

@@ -1,0 +1,118 @@
+"""``LocalSparkLauncher``: runs a job script on this machine through Dagster Pipes.
+
+The script runs as ``python <script>`` in a child process with the Pipes bootstrap
+environment; ``jobkit.py`` is on its PYTHONPATH. Spark itself runs in local mode
+(``classic``: a fresh session per job, configured through ``PYSPARK_SUBMIT_ARGS``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import ClassVar
+
+import dagster as dg
+
+from emr_platform.java import require_java
+from emr_platform.launcher import JOBKIT, SparkJob, SparkJobError, SparkLauncher, SparkResult, with_metadata
+
+LOG_TAIL_LINES = 40
+
+
+class LocalSparkLauncher(SparkLauncher):
+    """Local Spark (``local[cores]``). Usage is reported as held vCPU-hours and memory GB-hours."""
+
+    substrate: ClassVar[str] = "local"
+
+    mode: str = "classic"
+    cores: int = 2
+    driver_memory_gb: int = 2
+    shuffle_partitions: int = 4
+
+    def spark_env(self, job: SparkJob) -> dict[str, str]:
+        """Environment that points the script's ``SparkSession.builder.getOrCreate()`` at local Spark."""
+        confs = {
+            "spark.sql.shuffle.partitions": self.shuffle_partitions,
+            "spark.ui.enabled": "false",
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.log.level": "WARN",
+        }
+        args = [f"--master local[{self.cores}]", f"--driver-memory {self.driver_memory_gb}g"]
+        args += [f"--conf {key}={value}" for key, value in confs.items()]
+        return {"PYSPARK_SUBMIT_ARGS": " ".join(args) + " pyspark-shell"}
+
+    def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]:
+        require_java()
+        started = time.monotonic()
+        with dg.open_pipes_session(
+            context=context,
+            context_injector=dg.PipesEnvContextInjector(),
+            message_reader=dg.PipesTempFileMessageReader(),
+            extras=job.extras,
+        ) as session:
+            env = {
+                **os.environ,
+                **session.get_bootstrap_env_vars(),
+                **self.spark_env(job),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(JOBKIT.parent), os.environ.get("PYTHONPATH")])),
+                "PYSPARK_PYTHON": sys.executable,
+            }
+            run_script(context, job, [sys.executable, str(job.script)], env, self.substrate)
+        seconds = time.monotonic() - started
+        usage = {
+            "substrate": self.substrate,
+            "job_seconds": round(seconds, 3),
+            "vcpu_hours": self.cores * seconds / 3600,
+            "memory_gb_hours": self.driver_memory_gb * seconds / 3600,
+        }
+        return with_metadata(session.get_results(), usage)
+
+
+def run_script(
+    context: dg.AssetExecutionContext, job: SparkJob, command: list[str], env: dict[str, str], substrate: str
+) -> None:
+    """Run ``command``, forwarding its output to the asset's log, within ``job.timeout_seconds``.
+
+    Raises :class:`SparkJobError` with the last output lines when the process exits non-zero
+    or times out; on timeout or interruption the whole process group is killed.
+    """
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+
+    def forward() -> None:
+        for line in proc.stdout:
+            tail.append(line.rstrip())
+            context.log.info(line.rstrip())
+
+    reader = threading.Thread(target=forward, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=job.timeout_seconds)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        reader.join(5)
+        raise SparkJobError(substrate, job, f"timed out after {job.timeout_seconds} s", "\n".join(tail)) from None
+    except BaseException:  # interrupted (run terminated from the UI): leave nothing running
+        _kill(proc)
+        raise
+    reader.join(5)
+    if proc.returncode != 0:
+        raise SparkJobError(substrate, job, f"job script exited with code {proc.returncode}", "\n".join(tail))
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
