@@ -82,6 +82,46 @@ class SparkLauncher(dg.ConfigurableResource, ABC):
     def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]: ...
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What one launch consumed, as the substrate bills it (or, locally, as held).
+
+    Hours are resource-hours: ``vcpu_hours`` in vCPU-hours, ``memory_gb_hours`` in
+    GB-hours, ``storage_gb_hours`` in GB-hours; ``instance_seconds`` maps
+    ``"<instance type>/<market>"`` (market ``ON_DEMAND`` or ``SPOT``) to seconds.
+    ``billed`` is True when the figures come from AWS (e.g. EMR Serverless
+    ``billedResourceUtilization``), False when estimated from what the job held.
+    """
+
+    substrate: str
+    job_seconds: float
+    vcpu_hours: float = 0.0
+    memory_gb_hours: float = 0.0
+    storage_gb_hours: float = 0.0
+    instance_seconds: dict[str, float] = field(default_factory=dict)
+    billed: bool = False
+
+    def metadata(self) -> dict[str, Any]:
+        """Numeric materialization metadata (so the Dagster UI plots it over time)."""
+        metadata: dict[str, Any] = {
+            "substrate": self.substrate,
+            "job_seconds": round(self.job_seconds, 3),
+            "usage_billed": self.billed,
+        }
+        for name in ("vcpu_hours", "memory_gb_hours", "storage_gb_hours"):
+            if getattr(self, name):
+                metadata[name] = round(getattr(self, name), 6)
+        if self.instance_seconds:
+            metadata["instance_seconds"] = dg.MetadataValue.json(self.instance_seconds)
+            metadata["instance_hours"] = round(sum(self.instance_seconds.values()) / 3600, 6)
+        return metadata
+
+
+def with_usage(results: Sequence[SparkResult], usage: Usage) -> list[SparkResult]:
+    """``results`` with the launch's usage added to the materialization's metadata."""
+    return with_metadata(results, usage.metadata())
+
+
 def with_metadata(results: Sequence[SparkResult], metadata: dict[str, Any]) -> list[SparkResult]:
     """``results`` with ``metadata`` added to each materialization (e.g. usage and cost)."""
     merged: list[SparkResult] = []

@@ -20,7 +20,7 @@ from typing import ClassVar
 import dagster as dg
 
 from emr_platform.java import require_java
-from emr_platform.launcher import JOBKIT, SparkJob, SparkJobError, SparkLauncher, SparkResult, with_metadata
+from emr_platform.launcher import JOBKIT, SparkJob, SparkJobError, SparkLauncher, SparkResult, Usage, with_usage
 
 LOG_TAIL_LINES = 40
 
@@ -67,13 +67,13 @@ class LocalSparkLauncher(SparkLauncher):
             }
             run_script(context, job, [sys.executable, str(job.script)], env, self.substrate)
         seconds = time.monotonic() - started
-        usage = {
-            "substrate": self.substrate,
-            "job_seconds": round(seconds, 3),
-            "vcpu_hours": self.cores * seconds / 3600,
-            "memory_gb_hours": self.driver_memory_gb * seconds / 3600,
-        }
-        return with_metadata(session.get_results(), usage)
+        usage = Usage(
+            substrate=self.substrate,
+            job_seconds=seconds,
+            vcpu_hours=self.cores * seconds / 3600,
+            memory_gb_hours=self.driver_memory_gb * seconds / 3600,
+        )
+        return with_usage(session.get_results(), usage)
 
 
 def run_script(
