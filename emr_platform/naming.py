@@ -1,0 +1,78 @@
+"""The contract between ``infra/`` and the launchers: deterministic names of what infra makes.
+
+Infra creates each resource under the name given here, and the launchers look it up
+by the same name at run time (e.g. ``emr-serverless list-applications`` by name,
+``iam get-role``), so no ID or ARN is ever pasted into config. Pure functions of
+``(config, team)``; nothing here calls AWS.
+"""
+
+from __future__ import annotations
+
+from emr_platform.config import PlatformConfig
+
+# Tag keys on every AWS resource and job run; Cost Explorer groups spend by them.
+COST_TAGS = ("team", "asset", "substrate", "stage")
+MANAGED_BY_TAG = ("managed-by", "emr-platform")
+
+
+def prefix(config: PlatformConfig) -> str:
+    """``<platform name>-<stage>``: the start of every resource name of a stage."""
+    return f"{config.platform.name}-{config.stage}"
+
+
+def bucket(config: PlatformConfig, purpose: str) -> str:
+    """Bucket name of ``purpose`` (``lake``, ``artifacts`` or ``logs``) taken from the stage's lake URIs."""
+    uri = {"lake": config.lake.root, "artifacts": config.lake.artifacts_root, "logs": config.lake.logs_root}[purpose]
+    if not uri or not uri.startswith("s3://"):
+        raise ValueError(f"stage {config.stage}: lake.{purpose} root is not an s3:// URI: {uri!r}")
+    return uri.removeprefix("s3://").split("/", 1)[0]
+
+
+def serverless_application(config: PlatformConfig, team: str) -> str:
+    """Name of the team's EMR Serverless application."""
+    return f"{prefix(config)}-{team}"
+
+
+def serverless_execution_role(config: PlatformConfig, team: str) -> str:
+    """Name of the IAM role the team's EMR Serverless job runs assume (at most 64 chars)."""
+    return f"{prefix(config)}-{team}-serverless"[:64]
+
+
+def instance_profile(config: PlatformConfig, team: str) -> str:
+    """Name of the IAM instance profile (and its role) of the team's EMR Classic clusters."""
+    return f"{prefix(config)}-{team}-ec2"[:64]
+
+
+def emr_service_role(config: PlatformConfig) -> str:
+    """Name of the platform-wide EMR service role."""
+    return f"{prefix(config)}-emr-service"
+
+
+def security_configuration(config: PlatformConfig) -> str:
+    """Name of the EMR security configuration (KMS at rest, TLS in transit)."""
+    return f"{prefix(config)}-security"
+
+
+def log_group(config: PlatformConfig, team: str) -> str:
+    """CloudWatch log group of the team's EMR Serverless job runs."""
+    return f"/{config.platform.name}/{config.stage}/{team}"
+
+
+def glue_database(config: PlatformConfig, team: str) -> str:
+    """Glue catalog database of the team (Glue names: lower case, underscores)."""
+    return f"{prefix(config)}_{team}".replace("-", "_")
+
+
+def budget(config: PlatformConfig, team: str) -> str:
+    """Name of the team's AWS Budget."""
+    return f"{prefix(config)}-{team}"
+
+
+def budget_topic(config: PlatformConfig) -> str:
+    """Name of the SNS topic budget alerts are published to."""
+    return f"{prefix(config)}-budget-alerts"
+
+
+def ssm_parameter(config: PlatformConfig, *parts: str) -> str:
+    """SSM parameter path infra publishes outputs under: ``/<platform>/<stage>/<parts...>``."""
+    return "/" + "/".join([config.platform.name, config.stage, *parts])
