@@ -205,6 +205,7 @@ def _describe(error: dict) -> str:
         return f"expected a string matching {error['ctx']['pattern']}, got {got!r}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bound = next(iter(error["ctx"].values()))
+        bound = f"{bound:g}" if isinstance(bound, float) else bound
         word = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
         return f"expected a number {word} {bound}, got {got!r}"
     if kind == "too_short":
