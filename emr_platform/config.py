@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 STAGE_ENV_VAR = "EMR_PLATFORM_STAGE"
 DEFAULT_STAGE = "local"
@@ -86,6 +86,7 @@ class TeamSettings(_Model):
     budget_usd: float = Field(gt=0, description="Monthly budget in USD.")
     upstream_teams: list[str] = Field(default_factory=list, description="Teams whose lake prefixes this team may read.")
     description: str = ""
+    interactive: bool = Field(False, description="EMR Studio and a Livy endpoint on the team's EMR Serverless application.")
 
 
 class ExecutionSettings(_Model):
@@ -101,11 +102,61 @@ class ExecutionSettings(_Model):
 class LocalSparkSettings(_Model):
     """Local Spark: ``connect`` shares one warm Spark Connect server; ``classic`` starts a session per job."""
 
-    mode: Literal["connect", "classic"] = "classic"
+    mode: Literal["connect", "classic"] = "connect"
     cores: int = Field(2, ge=1, le=64, description="local[N] threads of the Spark driver.")
     driver_memory_gb: int = Field(2, ge=1, le=64)
     idle_timeout_seconds: int = Field(900, ge=10, description="Stop the Connect server after this long unused.")
     shuffle_partitions: int = Field(4, ge=1)
+    state_dir: str = Field(".spark/connect", description="Where the Connect server keeps its state and log.")
+
+
+class ServerlessCapacitySettings(_Model):
+    """What infra gives each team's EMR Serverless application (``infra/components/team.py``).
+
+    Warm workers are pre-initialized with the team's default job size and are billed
+    while the application is started; ``max_*`` caps all job runs of one application together.
+    """
+
+    release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$", description="EMR release, e.g. emr-7.9.0.")
+    warm_drivers: int = Field(0, ge=0, le=100, description="Pre-initialized driver workers.")
+    warm_executors: int = Field(0, ge=0, le=1000, description="Pre-initialized executor workers.")
+    max_vcpu: int = Field(64, ge=1, description="vCPU cap of the application.")
+    max_memory_gb: int = Field(256, ge=1, description="Memory cap of the application, GiB.")
+    max_disk_gb: int = Field(2000, ge=20, description="Disk cap of the application, GiB.")
+    idle_timeout_minutes: int = Field(15, ge=1, le=10080, description="Auto-stop after this long without job runs.")
+
+
+class TaskSize(_Model):
+    """CPU units (1024 = 1 vCPU) and memory (MiB) of one ECS Fargate task."""
+
+    cpu: int = Field(512, ge=256, le=16384)
+    memory_mb: int = Field(1024, ge=512, le=122880)
+
+
+class DeploymentSettings(_Model):
+    """The Dagster deployment on ECS Fargate that infra builds (``infra/components/dagster_deployment.py``).
+
+    Users reach the UI at ``https://<hostname>`` after signing in with Amazon Cognito;
+    ``hosted_zone`` is the Route 53 public zone that holds ``hostname``.
+    """
+
+    enabled: bool = False
+    hostname: str | None = Field(None, pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    hosted_zone: str | None = Field(None, pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    image_tag: str = Field("latest", description="Tag of the platform image in the stage's ECR repository.")
+    vpc_cidr: str = Field("10.40.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/16$")
+    webserver: TaskSize = TaskSize(cpu=512, memory_mb=1024)
+    daemon: TaskSize = TaskSize(cpu=256, memory_mb=1024)
+    code_location: TaskSize = TaskSize(cpu=256, memory_mb=1024)
+    run: TaskSize = TaskSize(cpu=1024, memory_mb=2048)
+    database_instance_class: str = Field("db.t4g.small", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    database_storage_gb: int = Field(20, ge=20, le=1000)
+
+    @model_validator(mode="after")
+    def _hostname_when_enabled(self) -> DeploymentSettings:
+        if self.enabled and not (self.hostname and self.hosted_zone):
+            raise ValueError("expected hostname and hosted_zone when enabled is true")
+        return self
 
 
 class PlatformConfig(_Model):
@@ -122,6 +173,8 @@ class PlatformConfig(_Model):
     teams: dict[str, TeamSettings]
     execution: ExecutionSettings = ExecutionSettings()
     local_spark: LocalSparkSettings = LocalSparkSettings()
+    emr_serverless: ServerlessCapacitySettings = ServerlessCapacitySettings()
+    deployment: DeploymentSettings = DeploymentSettings()
 
     def team(self, name: str) -> TeamSettings:
         """The settings of team ``name``; raises ``ConfigError`` naming the declared teams."""
@@ -276,6 +329,9 @@ def load_config(stage: str | None = None, root: Path | str = REPO_ROOT) -> Platf
     problems = _check_references(config, origin)
     if problems:
         raise ConfigError(problems)
+    # Local paths in config are relative to the repository root, whatever the working directory.
+    local_spark = config.local_spark.model_copy(update={"state_dir": str((root / config.local_spark.state_dir).resolve())})
+    config = config.model_copy(update={"local_spark": local_spark})
     if not config.lake.is_s3:
         lake = config.lake.model_copy(update={"root": str((root / config.lake.root).resolve())})
         config = config.model_copy(update={"lake": lake})

@@ -25,6 +25,8 @@ from emr_platform.config import REPO_ROOT, current_stage
 from emr_platform.java import require_java
 
 JOB_NAME = "all_assets"
+# The console shows warnings and errors only; every event still lands in the instance (make ui).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 @dataclass
@@ -88,7 +90,9 @@ def materialize_locations(
     outcomes: list[AssetOutcome] = []
     for name in dependency_order(locations):
         job = locations[name].resolve_job_def(JOB_NAME)
-        result = job.execute_in_process(instance=instance, raise_on_error=False, tags={"location": name})
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, tags={"location": name}, run_config=QUIET
+        )
         outcomes += _outcomes(name, _own_keys(locations[name]), result)
     return outcomes
 
@@ -131,7 +135,7 @@ def summary_table(outcomes: list[AssetOutcome], wall_seconds: float) -> Table:
 
 
 def main() -> int:
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     require_java()
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ def _local(config: PlatformConfig) -> SparkLauncher:
         cores=settings.cores,
         driver_memory_gb=settings.driver_memory_gb,
         shuffle_partitions=settings.shuffle_partitions,
+        idle_timeout_seconds=settings.idle_timeout_seconds,
+        state_dir=settings.state_dir,
     )
 
 

@@ -1,12 +1,18 @@
 """``LocalSparkLauncher``: runs a job script on this machine through Dagster Pipes.
 
 The script runs as ``python <script>`` in a child process with the Pipes bootstrap
-environment; ``jobkit.py`` is on its PYTHONPATH. Spark itself runs in local mode
-(``classic``: a fresh session per job, configured through ``PYSPARK_SUBMIT_ARGS``).
+environment; ``jobkit.py`` is on its PYTHONPATH. Where Spark runs depends on ``mode``:
+
+- ``connect`` (default): ``SPARK_REMOTE`` points the script's
+  ``SparkSession.builder.getOrCreate()`` at the shared warm Spark Connect server
+  (:mod:`resources.spark_connect`), so no job pays JVM start-up after the first;
+- ``classic``: a fresh local-mode session per job (``PYSPARK_SUBMIT_ARGS``), for scripts
+  that need the RDD or SparkContext APIs that Spark Connect does not offer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,15 +20,24 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 import dagster as dg
 
+from emr_platform.config import REPO_ROOT
 from emr_platform.java import require_java
 from emr_platform.launcher import JOBKIT, SparkJob, SparkJobError, SparkLauncher, SparkResult, Usage, with_usage
+from resources.spark_connect import SparkConnectServer
 
 LOG_TAIL_LINES = 40
+# What pyspark says when a script calls an API that Spark Connect lacks (RDDs, SparkContext, ...).
+CONNECT_UNSUPPORTED = ("JVM_ATTRIBUTE_NOT_SUPPORTED", "NOT_IMPLEMENTED", "PySparkNotImplementedError", "sparkContext")
+CONNECT_HINT = (
+    "The script uses an API that Spark Connect does not support (RDD or SparkContext APIs); "
+    "rewrite it with DataFrame APIs, or set `local_spark: {mode: classic}` in stages/local.yml "
+    "to give every local job its own classic Spark session"
+)
 
 
 class LocalSparkLauncher(SparkLauncher):
@@ -30,13 +45,25 @@ class LocalSparkLauncher(SparkLauncher):
 
     substrate: ClassVar[str] = "local"
 
-    mode: str = "classic"
+    mode: str = "connect"
     cores: int = 2
     driver_memory_gb: int = 2
     shuffle_partitions: int = 4
+    idle_timeout_seconds: int = 900
+    state_dir: str = str(REPO_ROOT / ".spark" / "connect")  # shared by every run on this machine
 
-    def spark_env(self, job: SparkJob) -> dict[str, str]:
-        """Environment that points the script's ``SparkSession.builder.getOrCreate()`` at local Spark."""
+    def server(self) -> SparkConnectServer:
+        """The shared Spark Connect server of ``state_dir`` (started lazily by its lease)."""
+        return SparkConnectServer(
+            self.state_dir,
+            cores=self.cores,
+            driver_memory_gb=self.driver_memory_gb,
+            idle_timeout_seconds=self.idle_timeout_seconds,
+            confs={"spark.sql.shuffle.partitions": str(self.shuffle_partitions)},
+        )
+
+    def classic_env(self) -> dict[str, str]:
+        """Environment giving the script a fresh local-mode session (``classic`` mode)."""
         confs = {
             "spark.sql.shuffle.partitions": self.shuffle_partitions,
             "spark.ui.enabled": "false",
@@ -49,10 +76,20 @@ class LocalSparkLauncher(SparkLauncher):
         args += [f"--conf {key}={value}" for key, value in confs.items()]
         return {"PYSPARK_SUBMIT_ARGS": " ".join(args) + " pyspark-shell"}
 
+    @contextlib.contextmanager
+    def _spark(self) -> Iterator[dict[str, str]]:
+        if self.mode == "classic":
+            yield self.classic_env()
+        else:
+            with self.server().lease() as url:
+                yield {"SPARK_REMOTE": url}
+
     def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]:
+        if self.mode not in ("connect", "classic"):
+            raise ValueError(f"local_spark.mode: expected 'connect' or 'classic', got {self.mode!r}")
         require_java()
         started = time.monotonic()
-        with dg.open_pipes_session(
+        with self._spark() as spark_env, dg.open_pipes_session(
             context=context,
             context_injector=dg.PipesEnvContextInjector(),
             message_reader=dg.PipesTempFileMessageReader(),
@@ -61,11 +98,18 @@ class LocalSparkLauncher(SparkLauncher):
             env = {
                 **os.environ,
                 **session.get_bootstrap_env_vars(),
-                **self.spark_env(job),
+                **spark_env,
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(JOBKIT.parent), os.environ.get("PYTHONPATH")])),
                 "PYSPARK_PYTHON": sys.executable,
             }
-            run_script(context, job, [sys.executable, str(job.script)], env, self.substrate)
+            try:
+                run_script(context, job, [sys.executable, str(job.script)], env, self.substrate)
+            except SparkJobError as error:
+                if self.mode == "connect" and any(marker in error.log_tail for marker in CONNECT_UNSUPPORTED):
+                    raise SparkJobError(
+                        self.substrate, job, error.reason + ". " + CONNECT_HINT, error.log_tail
+                    ) from None
+                raise
         seconds = time.monotonic() - started
         usage = Usage(
             substrate=self.substrate,

