@@ -38,8 +38,9 @@ def _violations(check: dict, table: DataFrame, inputs: dict[str, DataFrame]) -> 
     kind, columns = check["kind"], check["columns"]
     if kind == "not_null":
         return table.where(" OR ".join(f"`{c}` IS NULL" for c in columns))
-    if kind == "unique":
-        return table.groupBy(*columns).count().where("count > 1")
+    if kind == "unique":  # like SQL UNIQUE, rows with a null key are not_null's business
+        keyed = table.dropna(subset=list(columns))
+        return keyed.groupBy(*columns).count().where("count > 1")
     if kind == "between":
         column = F.col(columns[0])
         bad = F.lit(False)

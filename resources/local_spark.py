@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from emr_platform.launcher import JOBKIT, SparkJob, SparkJobError, SparkLauncher
 from resources.spark_connect import SparkConnectServer
 
 LOG_TAIL_LINES = 40
+MAX_LINE_CHARS = 2000
+JVM_FRAME = re.compile(r"^\s+at [\w$.<>]+\(.*\)$|^\s*\.\.\. \d+ more$")
 # What pyspark says when a script calls an API that Spark Connect lacks (RDDs, SparkContext, ...).
 CONNECT_UNSUPPORTED = ("JVM_ATTRIBUTE_NOT_SUPPORTED", "NOT_IMPLEMENTED", "PySparkNotImplementedError", "sparkContext")
 CONNECT_HINT = (
@@ -135,8 +138,11 @@ def run_script(
 
     def forward() -> None:
         for line in proc.stdout:
-            tail.append(line.rstrip())
-            context.log.info(line.rstrip())
+            line = line.rstrip()
+            context.log.info(line)
+            # JVM stack frames would push the error itself out of the tail
+            if not JVM_FRAME.match(line):
+                tail.append(line[:MAX_LINE_CHARS])
 
     reader = threading.Thread(target=forward, daemon=True)
     reader.start()
