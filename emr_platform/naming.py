@@ -76,3 +76,40 @@ def budget_topic(config: PlatformConfig) -> str:
 def ssm_parameter(config: PlatformConfig, *parts: str) -> str:
     """SSM parameter path infra publishes outputs under: ``/<platform>/<stage>/<parts...>``."""
     return "/" + "/".join([config.platform.name, config.stage, *parts])
+
+
+# Keys of the SSM parameters infra publishes for each team, under
+# ``ssm_parameter(config, "teams", <team>, <key>)``; values are plain strings.
+TEAM_PARAMETERS = (
+    "application-id",
+    "application-arn",
+    "execution-role-arn",
+    "instance-profile",
+    "log-group",
+    "glue-database",
+)
+
+
+def kms_alias(config: PlatformConfig) -> str:
+    """Alias of the stage's KMS key that encrypts buckets, logs, secrets and databases."""
+    return f"alias/{prefix(config)}"
+
+
+def dagster_run_role(config: PlatformConfig, team: str) -> str:
+    """Name of the IAM role the team's Dagster code location and runs use on ECS (at most 64 chars)."""
+    return f"{prefix(config)}-{team}-dagster"[:64]
+
+
+def db_password_secret(config: PlatformConfig) -> str:
+    """Name of the Secrets Manager secret holding the password of Dagster's Postgres database."""
+    return f"{prefix(config)}/dagster/db-password"
+
+
+def ecs_cluster(config: PlatformConfig) -> str:
+    """Name of the ECS cluster running the Dagster deployment and its runs."""
+    return f"{prefix(config)}-dagster"
+
+
+def image_repository(config: PlatformConfig) -> str:
+    """Name of the ECR repository holding the platform image (Dagster + code locations)."""
+    return f"{prefix(config)}-platform"

@@ -1,0 +1,1 @@
+"""One Pulumi ``ComponentResource`` per concern; type tokens read ``emr-platform:<module>:<Type>``."""

@@ -1,0 +1,357 @@
+"""The Dagster deployment of a stage on ECS Fargate.
+
+Webserver, daemon and one gRPC code server per team; Postgres on RDS as Dagster's storage;
+an internet-facing ALB that signs users in with Amazon Cognito (open-source Dagster has no
+login of its own) behind WAF; runs launched by dagster-aws's ``EcsRunLauncher``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from emr_platform import naming
+from emr_platform.config import PlatformConfig, TaskSize
+from infra import dagster_instance as di
+from infra.components.network import Network, NetworkArgs
+from infra.documents import assume_role, document
+
+LOG_RETENTION_DAYS = 90
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@dataclass
+class DagsterDeploymentArgs:
+    config: PlatformConfig
+    account_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    db_secret_arn: pulumi.Input[str]
+    db_password: pulumi.Input[str]
+    logs_bucket_arn: pulumi.Input[str]
+    artifacts_bucket_arn: pulumi.Input[str]
+    teams: dict[str, tuple[pulumi.Input[str], pulumi.Input[str], pulumi.Input[str]]]
+    """Team to (EMR Serverless application ARN, execution role ARN, EMR Classic instance role ARN)."""
+    service_role_arn: pulumi.Input[str]
+
+
+class DagsterDeployment(pulumi.ComponentResource):
+    """Everything behind ``https://<deployment.hostname>``; outputs its URL and the ECS cluster."""
+
+    url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DagsterDeploymentArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("emr-platform:dagster_deployment:DagsterDeployment", name, None, opts)
+        config, settings = args.config, args.config.deployment
+        region = config.platform.region
+        child = pulumi.ResourceOptions(parent=self)
+        net = Network(f"{name}-net", NetworkArgs(settings.vpc_cidr), child)
+
+        def security_group(suffix: str, description: str) -> aws.ec2.SecurityGroup:
+            return aws.ec2.SecurityGroup(f"{name}-{suffix}", vpc_id=net.vpc_id, description=description, opts=child)
+
+        def ingress(rname: str, group, port: int, **source) -> None:
+            aws.vpc.SecurityGroupIngressRule(f"{name}-{rname}", security_group_id=group.id, ip_protocol="tcp",
+                                             from_port=port, to_port=port, opts=child, **source)
+
+        def egress_all(rname: str, group) -> None:
+            aws.vpc.SecurityGroupEgressRule(f"{name}-{rname}", security_group_id=group.id, ip_protocol="-1",
+                                            cidr_ipv4="0.0.0.0/0", opts=child)
+
+        alb_sg = security_group("alb", "Dagster UI load balancer: HTTPS from the internet")
+        tasks_sg = security_group("tasks", "Dagster webserver, daemon, code servers and runs")
+        db_sg = security_group("db", "Dagster Postgres: only from Dagster tasks")
+        ingress("alb-https", alb_sg, 443, cidr_ipv4="0.0.0.0/0")
+        ingress("alb-http", alb_sg, 80, cidr_ipv4="0.0.0.0/0")  # answered by a redirect to HTTPS
+        egress_all("alb-out", alb_sg)
+        ingress("tasks-from-alb", tasks_sg, di.WEBSERVER_PORT, referenced_security_group_id=alb_sg.id)
+        ingress("tasks-grpc", tasks_sg, di.CODE_SERVER_PORT, referenced_security_group_id=tasks_sg.id)
+        egress_all("tasks-out", tasks_sg)
+        ingress("db-from-tasks", db_sg, 5432, referenced_security_group_id=tasks_sg.id)
+
+        # --- Postgres
+        subnet_group = aws.rds.SubnetGroup(f"{name}-db", subnet_ids=net.private_subnet_ids, opts=child)
+        database = aws.rds.Instance(
+            f"{name}-db",
+            identifier=f"{naming.prefix(config)}-dagster",
+            engine="postgres",
+            engine_version="16",
+            instance_class=settings.database_instance_class,
+            allocated_storage=settings.database_storage_gb,
+            max_allocated_storage=settings.database_storage_gb * 5,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            db_name=di.DB_NAME,
+            username=di.DB_USER,
+            password=args.db_password,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[db_sg.id],
+            publicly_accessible=False,
+            multi_az=True,
+            backup_retention_period=7,
+            deletion_protection=True,
+            final_snapshot_identifier=f"{naming.prefix(config)}-dagster-final",
+            auto_minor_version_upgrade=True,
+            opts=child,
+        )
+
+        # --- Roles
+        ecs_trust = pulumi.Output.json_dumps(assume_role("ecs-tasks.amazonaws.com", args.account_id))
+        execution_role = aws.iam.Role(f"{name}-task-execution", assume_role_policy=ecs_trust, opts=child)
+        aws.iam.RolePolicyAttachment(
+            f"{name}-task-execution-managed", role=execution_role.name, opts=child,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
+        )
+        aws.iam.RolePolicy(f"{name}-task-execution-secret", role=execution_role.id, opts=child, policy=pulumi.Output.json_dumps(document(
+            {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [args.db_secret_arn]},
+            {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [args.kms_key_arn]},
+        )))
+        repository = aws.ecr.Repository(
+            f"{name}-image",
+            name=naming.image_repository(config),
+            image_scanning_configuration={"scan_on_push": True},
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": args.kms_key_arn}],
+            opts=child,
+        )
+        image = pulumi.Output.concat(repository.repository_url, ":", settings.image_tag)
+        cluster = aws.ecs.Cluster(
+            f"{name}-cluster", name=naming.ecs_cluster(config),
+            settings=[{"name": "containerInsights", "value": "enabled"}], opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/{config.platform.name}/{config.stage}/dagster",
+            retention_in_days=LOG_RETENTION_DAYS, kms_key_id=args.kms_key_arn, opts=child,
+        )
+
+        def arn(service: str, suffix: str) -> pulumi.Output[str]:
+            return pulumi.Output.concat(f"arn:aws:{service}:{region}:", args.account_id, ":", suffix)
+
+        run_roles: dict[str, aws.iam.Role] = {}
+        for team, (application_arn, execution_role_arn, instance_role_arn) in args.teams.items():
+            role = aws.iam.Role(f"{name}-{team}-run", name=naming.dagster_run_role(config, team),
+                                assume_role_policy=ecs_trust, tags={"team": team}, opts=child)
+            aws.iam.RolePolicy(f"{name}-{team}-run-access", role=role.id, opts=child, policy=pulumi.Output.json_dumps(document(
+                {"Sid": "RunOwnApplication", "Effect": "Allow",
+                 "Action": ["emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun",
+                            "emr-serverless:GetDashboardForJobRun", "emr-serverless:GetApplication",
+                            "emr-serverless:StartApplication"],
+                 "Resource": [application_arn, pulumi.Output.concat(application_arn, "/jobruns/*")]},
+                {"Sid": "FindApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
+                 "Resource": [arn("emr-serverless", "/applications/*")]},
+                {"Sid": "EmrClassic", "Effect": "Allow",
+                 "Action": ["elasticmapreduce:RunJobFlow", "elasticmapreduce:DescribeCluster",
+                            "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep",
+                            "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows",
+                            "elasticmapreduce:AddTags"],
+                 "Resource": [arn("elasticmapreduce", "cluster/*")]},
+                {"Sid": "PassTeamRoles", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"],
+                 "Resource": [execution_role_arn, instance_role_arn, args.service_role_arn]},
+                {"Sid": "ReadPublishedNames", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParametersByPath"],
+                 "Resource": [arn("ssm", f"parameter{naming.ssm_parameter(config)}/*")]},
+                {"Sid": "UploadScripts", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                 "Resource": [pulumi.Output.concat(args.artifacts_bucket_arn, f"/{team}/*")]},
+                {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+                 "Resource": [pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
+                {"Sid": "ReadJobLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"],
+                 "Resource": [arn("logs", f"log-group:{naming.log_group(config, team)}:*")]},
+                {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                 "Resource": [args.kms_key_arn]},
+            )))
+            run_roles[team] = role
+
+        control_role = aws.iam.Role(f"{name}-control", assume_role_policy=ecs_trust, opts=child)
+        aws.iam.RolePolicy(f"{name}-control-access", role=control_role.id, opts=child, policy=pulumi.Output.json_dumps(document(
+            # EcsRunLauncher registers task definitions and inspects its own task: these
+            # ECS and EC2 read actions have no resource-level permissions.
+            {"Sid": "LaunchRuns", "Effect": "Allow",
+             "Action": ["ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask", "ecs:ListTasks", "ecs:TagResource",
+                        "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ec2:DescribeNetworkInterfaces"],
+             "Resource": ["*"]},
+            {"Sid": "PassRunRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
+             "Resource": [execution_role.arn] + [r.arn for r in run_roles.values()]},
+            {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
+             "Resource": [args.logs_bucket_arn, pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
+            {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+             "Resource": [args.kms_key_arn]},
+        )))
+
+        # --- Service discovery of the code servers
+        namespace_name = f"dagster.{naming.prefix(config)}.internal"
+        namespace = aws.servicediscovery.PrivateDnsNamespace(f"{name}-ns", name=namespace_name, vpc=net.vpc_id, opts=child)
+
+        environment = {
+            "DAGSTER_HOME": di.DAGSTER_HOME,
+            "EMR_PLATFORM_STAGE": config.stage,
+            "DAGSTER_INSTANCE_YAML": di.render(di.instance(config)),
+            "DAGSTER_WORKSPACE_YAML": di.render(di.workspace(config, namespace_name)),
+            di.ENV_PG_HOST: database.address,
+            di.ENV_PG_PASSWORD_ARN: args.db_secret_arn,
+            di.ENV_COMPUTE_LOGS_BUCKET: pulumi.Output.from_input(args.logs_bucket_arn).apply(lambda a: a.split(":::")[-1]),
+            "DAGSTER_CURRENT_IMAGE": image,
+        }
+        # The image holds the platform; the instance and workspace files come from the environment.
+        write_files = (
+            f'mkdir -p {di.DAGSTER_HOME} && printf "%s" "$DAGSTER_INSTANCE_YAML" > {di.DAGSTER_HOME}/dagster.yaml'
+            f' && printf "%s" "$DAGSTER_WORKSPACE_YAML" > {di.DAGSTER_HOME}/workspace.yaml && exec '
+        )
+
+        def task(suffix: str, size: TaskSize, command: str, task_role, port: int | None, team: str | None = None):
+            container = {
+                "name": suffix,
+                "image": image,
+                "essential": True,
+                "entryPoint": ["sh", "-c"],
+                "command": [pulumi.Output.concat(write_files, command)],
+                "environment": [{"name": k, "value": v} for k, v in environment.items()],
+                "secrets": [{"name": di.ENV_PG_PASSWORD, "valueFrom": args.db_secret_arn}],
+                "portMappings": [{"containerPort": port, "protocol": "tcp"}] if port else [],
+                "logConfiguration": {"logDriver": "awslogs", "options": {
+                    "awslogs-group": log_group.name, "awslogs-region": region, "awslogs-stream-prefix": suffix}},
+            }
+            return aws.ecs.TaskDefinition(
+                f"{name}-{suffix}",
+                family=f"{naming.prefix(config)}-dagster-{suffix}",
+                cpu=str(size.cpu),
+                memory=str(size.memory_mb),
+                network_mode="awsvpc",
+                requires_compatibilities=["FARGATE"],
+                execution_role_arn=execution_role.arn,
+                task_role_arn=task_role.arn,
+                container_definitions=pulumi.Output.json_dumps([container]),
+                tags={"team": team} if team else None,
+                opts=child,
+            )
+
+        def service(suffix: str, definition, team: str | None = None, depends_on=None, **extra) -> aws.ecs.Service:
+            return aws.ecs.Service(
+                f"{name}-{suffix}",
+                name=suffix,
+                cluster=cluster.arn,
+                task_definition=definition.arn,
+                desired_count=1,
+                launch_type="FARGATE",
+                network_configuration={"subnets": net.private_subnet_ids, "security_groups": [tasks_sg.id],
+                                       "assign_public_ip": False},
+                propagate_tags="SERVICE",
+                enable_ecs_managed_tags=True,
+                tags={"team": team} if team else None,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+                **extra,
+            )
+
+        workspace_file = f"{di.DAGSTER_HOME}/workspace.yaml"
+        for team, role in run_roles.items():
+            context = role.arn.apply(lambda role_arn: json.dumps({"ecs": {"task_role_arn": role_arn}}))
+            code_command = context.apply(
+                lambda ctx, team=team: f"dagster code-server start -h 0.0.0.0 -p {di.CODE_SERVER_PORT} "
+                f"-m {di.code_module(team)} --location-name {team} --container-context '{ctx}'"
+            )
+            definition = task(f"code-{team}", settings.code_location, code_command, role, di.CODE_SERVER_PORT, team)
+            registry = aws.servicediscovery.Service(
+                f"{name}-{team}-discovery", name=team, namespace_id=namespace.id,
+                dns_config={"namespace_id": namespace.id, "routing_policy": "MULTIVALUE",
+                            "dns_records": [{"ttl": 10, "type": "A"}]},
+                tags={"team": team}, opts=child,
+            )
+            service(f"code-{team}", definition, team, service_registries={"registry_arn": registry.arn})
+        daemon = task("daemon", settings.daemon, f"dagster-daemon run -w {workspace_file}", control_role, None)
+        service("daemon", daemon)
+        webserver = task(
+            "webserver", settings.webserver,
+            f"dagster-webserver -h 0.0.0.0 -p {di.WEBSERVER_PORT} -w {workspace_file}", control_role, di.WEBSERVER_PORT,
+        )
+
+        # --- Sign-in, TLS, load balancer, WAF
+        zone = aws.route53.get_zone_output(name=settings.hosted_zone, private_zone=False,
+                                           opts=pulumi.InvokeOutputOptions(parent=self))
+        certificate = aws.acm.Certificate(f"{name}-cert", domain_name=settings.hostname, validation_method="DNS",
+                                          opts=child)
+        validation = certificate.domain_validation_options[0]
+        validation_record = aws.route53.Record(
+            f"{name}-cert-validation", zone_id=zone.zone_id, name=validation.resource_record_name,
+            type=validation.resource_record_type, records=[validation.resource_record_value], ttl=300, opts=child,
+        )
+        validated = aws.acm.CertificateValidation(f"{name}-cert", certificate_arn=certificate.arn,
+                                                  validation_record_fqdns=[validation_record.fqdn], opts=child)
+        pool = aws.cognito.UserPool(
+            f"{name}-users", name=f"{naming.prefix(config)}-dagster",
+            admin_create_user_config={"allow_admin_create_user_only": True},
+            username_attributes=["email"], auto_verified_attributes=["email"],
+            mfa_configuration="OPTIONAL", software_token_mfa_configuration={"enabled": True},
+            password_policy={"minimum_length": 14, "require_lowercase": True, "require_uppercase": True,
+                             "require_numbers": True, "require_symbols": True},
+            deletion_protection="ACTIVE", opts=child,
+        )
+        domain = aws.cognito.UserPoolDomain(f"{name}-signin", domain=f"{naming.prefix(config)}-dagster",
+                                            user_pool_id=pool.id, opts=child)
+        client = aws.cognito.UserPoolClient(
+            f"{name}-alb-client", user_pool_id=pool.id, generate_secret=True,
+            allowed_oauth_flows_user_pool_client=True, allowed_oauth_flows=["code"],
+            allowed_oauth_scopes=["openid", "email"], supported_identity_providers=["COGNITO"],
+            callback_urls=[f"https://{settings.hostname}/oauth2/idpresponse"], opts=child,
+        )
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb", load_balancer_type="application", internal=False, subnets=net.public_subnet_ids,
+            security_groups=[alb_sg.id], drop_invalid_header_fields=True, enable_deletion_protection=True, opts=child,
+        )
+        target = aws.lb.TargetGroup(
+            f"{name}-webserver", port=di.WEBSERVER_PORT, protocol="HTTP", target_type="ip", vpc_id=net.vpc_id,
+            health_check={"path": "/server_info", "matcher": "200"}, opts=child,
+        )
+        aws.lb.Listener(
+            f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
+            default_actions=[{"type": "redirect",
+                              "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
+            opts=child,
+        )
+        https = aws.lb.Listener(
+            f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS", ssl_policy=TLS_POLICY,
+            certificate_arn=validated.certificate_arn,
+            default_actions=[
+                {"type": "authenticate-cognito", "order": 1, "authenticate_cognito": {
+                    "user_pool_arn": pool.arn, "user_pool_client_id": client.id, "user_pool_domain": domain.domain}},
+                {"type": "forward", "order": 2, "target_group_arn": target.arn},
+            ],
+            opts=child,
+        )
+        service(
+            "webserver", webserver, depends_on=[https],
+            load_balancers=[{"target_group_arn": target.arn, "container_name": "webserver",
+                             "container_port": di.WEBSERVER_PORT}],
+        )
+        acl = aws.wafv2.WebAcl(
+            f"{name}-waf", scope="REGIONAL", default_action={"allow": {}},
+            visibility_config=_visibility(f"{naming.prefix(config)}-dagster"),
+            rules=[
+                _managed_rule("AWSManagedRulesCommonRuleSet", 1),
+                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                {"name": "rate-limit", "priority": 3, "action": {"block": {}},
+                 "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}},
+                 "visibility_config": _visibility("rate-limit")},
+            ],
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(f"{name}-waf", resource_arn=alb.arn, web_acl_arn=acl.arn, opts=child)
+        aws.route53.Record(
+            f"{name}-hostname", zone_id=zone.zone_id, name=settings.hostname, type="A",
+            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child,
+        )
+        self.url = pulumi.Output.from_input(f"https://{settings.hostname}")
+        self.cluster_arn = cluster.arn
+        self.register_outputs({"url": self.url, "cluster_arn": cluster.arn, "database_address": database.address,
+                               "image_repository_url": repository.repository_url})
+
+
+def _visibility(metric: str) -> dict:
+    return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
+
+
+def _managed_rule(rule_group: str, priority: int) -> dict:
+    return {
+        "name": rule_group, "priority": priority, "override_action": {"none": {}},
+        "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": rule_group}},
+        "visibility_config": _visibility(rule_group),
+    }

@@ -1,0 +1,84 @@
+"""The Dagster instance and workspace files of the ECS deployment, rendered from config (pure).
+
+Values only known at deploy time (database host, secret ARN) are read by Dagster from
+environment variables the task definitions set, so both files are plain functions of config.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from emr_platform.config import PlatformConfig
+
+CODE_SERVER_PORT = 4000
+WEBSERVER_PORT = 3000
+DAGSTER_HOME = "/opt/dagster/dagster_home"
+# Environment variables the task definitions set and dagster.yaml reads.
+ENV_PG_HOST = "DAGSTER_PG_HOST"
+ENV_PG_PASSWORD = "DAGSTER_PG_PASSWORD"
+ENV_PG_PASSWORD_ARN = "DAGSTER_PG_PASSWORD_ARN"
+ENV_COMPUTE_LOGS_BUCKET = "DAGSTER_COMPUTE_LOGS_BUCKET"
+DB_NAME = "dagster"
+DB_USER = "dagster"
+PROPAGATED_TAGS = ["team", "asset", "substrate", "stage"]
+
+
+def code_module(team: str) -> str:
+    """Python module of the team's code location, as listed in the repository's workspace.yaml."""
+    return f"assets.{team.replace('-', '_')}"
+
+
+def instance(config: PlatformConfig) -> dict:
+    """``dagster.yaml``: Postgres storage, queued runs, ``EcsRunLauncher``, compute logs in S3."""
+    return {
+        "storage": {
+            "postgres": {
+                "postgres_db": {
+                    "hostname": {"env": ENV_PG_HOST},
+                    "username": DB_USER,
+                    "password": {"env": ENV_PG_PASSWORD},
+                    "db_name": DB_NAME,
+                    "port": 5432,
+                    "params": {"sslmode": "require"},
+                }
+            }
+        },
+        "run_coordinator": {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"},
+        "run_launcher": {
+            "module": "dagster_aws.ecs",
+            "class": "EcsRunLauncher",
+            "config": {
+                # Runs start in the daemon's cluster, subnets and security group, with the
+                # code location's image; each code location's container context names the
+                # team's task role.
+                "use_current_ecs_task_config": True,
+                "secrets": [{"name": ENV_PG_PASSWORD, "valueFrom": {"env": ENV_PG_PASSWORD_ARN}}],
+                "secrets_tag": None,
+                "propagate_tags": {"allow_list": PROPAGATED_TAGS},
+                "run_resources": {
+                    "cpu": str(config.deployment.run.cpu),
+                    "memory": str(config.deployment.run.memory_mb),
+                },
+            },
+        },
+        "compute_logs": {
+            "module": "dagster_aws.s3.compute_log_manager",
+            "class": "S3ComputeLogManager",
+            "config": {"bucket": {"env": ENV_COMPUTE_LOGS_BUCKET}, "prefix": "dagster/compute-logs", "use_ssl": True},
+        },
+        "telemetry": {"enabled": False},
+    }
+
+
+def workspace(config: PlatformConfig, namespace: str) -> dict:
+    """``workspace.yaml`` of the webserver and daemon: one gRPC code server per team, found via Cloud Map."""
+    return {
+        "load_from": [
+            {"grpc_server": {"host": f"{team}.{namespace}", "port": CODE_SERVER_PORT, "location_name": team}}
+            for team in config.teams
+        ]
+    }
+
+
+def render(document: dict) -> str:
+    return yaml.safe_dump(document, sort_keys=False)
