@@ -64,8 +64,7 @@ class Synthesis:
         for r in self.resources:
             resource = by_urn[r.urn]
             resource.parent = by_urn.get(r.parent)
-            provider = providers.get(r.provider.split("::", 1)[0] + "::" + r.provider.split("::")[1:][0]
-                                     if False else _provider_urn(r.provider))
+            provider = providers.get(_provider_urn(r.provider))
             if provider is not None:
                 resource.provider = PolicyProviderResource(provider.type, provider.inputs, provider.urn, provider.name)
         return list(by_urn.values())
