@@ -21,7 +21,8 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from emr_platform.config import REPO_ROOT, current_stage
+from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage, load_config
+from emr_platform.factory import team_definitions
 from emr_platform.java import require_java
 
 JOB_NAME = "all_assets"
@@ -53,9 +54,24 @@ def workspace_locations(root: Path = REPO_ROOT) -> dict[str, str]:
     return {e["python_module"]["location_name"]: e["python_module"]["module_name"] for e in entries}
 
 
+def location_definitions(name: str, module_name: str, config: PlatformConfig | None = None) -> dg.Definitions:
+    """A code location's ``Definitions``: the module's ``defs``, or, given ``config``, a team's
+    ``SPECS`` rebuilt on it (how tests and benchmarks point a pipeline at another lake)."""
+    module = importlib.import_module(module_name)
+    if config is None or not hasattr(module, "SPECS"):
+        return module.defs
+    return team_definitions(name, module.SPECS, Path(module.__file__).parent, config=config)
+
+
+def location_job(name: str, module_name: str, config_json: str | None) -> dg.JobDefinition:
+    """The ``all_assets`` job of a location, rebuilt in each step process of the multiprocess executor."""
+    config = PlatformConfig.model_validate_json(config_json) if config_json else None
+    return location_definitions(name, module_name, config).resolve_job_def(JOB_NAME)
+
+
 def load_locations(root: Path = REPO_ROOT) -> dict[str, dg.Definitions]:
     """Import every code location of the workspace: ``{location name: Definitions}``."""
-    return {name: importlib.import_module(module).defs for name, module in workspace_locations(root).items()}
+    return {name: location_definitions(name, module) for name, module in workspace_locations(root).items()}
 
 
 def dependency_order(locations: dict[str, dg.Definitions]) -> list[str]:
@@ -84,20 +100,39 @@ def _deps(defs: dg.Definitions, key: dg.AssetKey) -> set[dg.AssetKey]:
 
 
 def materialize_locations(
-    locations: dict[str, dg.Definitions], instance: dg.DagsterInstance
+    instance: dg.DagsterInstance,
+    config: PlatformConfig | None = None,
+    locations: dict[str, str] | None = None,
+    max_concurrent: int | None = None,
 ) -> list[AssetOutcome]:
-    """Run every location's ``all_assets`` job in dependency order; one outcome per asset."""
+    """Run the ``all_assets`` job of each location (``{name: module}``, default: the workspace)
+    in dependency order; one outcome per asset.
+
+    Independent assets of a location run concurrently, at most ``max_concurrent`` at a time
+    (default: one per core of local Spark in ``connect`` mode, where jobs share one server;
+    one at a time in ``classic`` mode, where each job is a JVM of its own). ``instance``
+    must be persistent (not ephemeral): step processes share it.
+    """
+    locations = locations or workspace_locations()
+    settings = (config or load_config()).local_spark
+    if max_concurrent is None:
+        max_concurrent = settings.cores if settings.mode == "connect" else 1
+    # One at a time runs in this process: a step process costs seconds of CPU to import dagster.
+    executor = {"in_process": {}} if max_concurrent == 1 else {"multiprocess": {"max_concurrent": max_concurrent}}
+    run_config = {**QUIET, "execution": {"config": executor}}
+    config_json = config.model_dump_json() if config else None
+    defs = {name: location_definitions(name, module, config) for name, module in locations.items()}
     outcomes: list[AssetOutcome] = []
-    for name in dependency_order(locations):
-        job = locations[name].resolve_job_def(JOB_NAME)
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, tags={"location": name}, run_config=QUIET
+    for name in dependency_order(defs):
+        job = dg.build_reconstructable_job(
+            __name__, location_job.__name__, reconstructable_args=(name, locations[name], config_json)
         )
-        outcomes += _outcomes(name, _own_keys(locations[name]), result)
+        with dg.execute_job(job, instance=instance, run_config=run_config, tags={"location": name}) as result:
+            outcomes += _outcomes(name, _own_keys(defs[name]), result)
     return outcomes
 
 
-def _outcomes(location: str, keys: set[dg.AssetKey], result: dg.ExecuteInProcessResult) -> list[AssetOutcome]:
+def _outcomes(location: str, keys: set[dg.AssetKey], result) -> list[AssetOutcome]:
     by_key = {key: AssetOutcome(key.to_user_string(), location) for key in sorted(keys, key=str)}
     by_step = {key.to_python_identifier(): found for key, found in by_key.items()}
     for event in result.all_events:
@@ -142,7 +177,7 @@ def main() -> int:
     console.print(f"stage [bold]{current_stage()}[/bold], Dagster instance {os.environ['DAGSTER_HOME']}")
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        outcomes = materialize_locations(load_locations(), instance)
+        outcomes = materialize_locations(instance)
     console.print(summary_table(outcomes, time.monotonic() - started))
     return 0 if outcomes and all(o.ok for o in outcomes) else 1
 

@@ -32,8 +32,9 @@ def materialization(instance: dg.DagsterInstance, key: str) -> dg.AssetMateriali
 
 def test_whole_graph_on_warm_spark_connect(tmp_path, connect_state):
     config = local_config(tmp_path / "lake", connect_state)
-    with dg.DagsterInstance.ephemeral() as instance:
-        outcomes = materialize_locations(team_locations(config), instance)
+    teams = {team: f"assets.{team.replace('-', '_')}" for team in config.teams}
+    with dg.instance_for_test() as instance:
+        outcomes = materialize_locations(instance, config, teams)
         assert {o.key: o.rows for o in outcomes} == EXPECTED_ROWS
         failed = {o.key: (o.checks_failed, o.error) for o in outcomes if not o.ok}
         assert not failed

@@ -1,0 +1,134 @@
+"""Benchmark: the flights pipeline of every team on warm Spark Connect vs a fresh Spark session per job.
+
+(a) the platform path: every code location's ``all_assets`` job through ``LocalSparkLauncher``
+    in ``connect`` mode, starting from a stopped server (so (a) pays one JVM start-up), with
+    the executor of ``--max-concurrent`` (default: what ``make demo`` uses);
+(b) the baseline: the same job scripts one after another, each ``python script.py`` with a
+    fresh local-mode SparkSession (the launcher's ``classic`` mode), on the same data.
+
+Both run in this process tree, in the same run, on fresh lakes under a temp directory.
+Prints each wall time, the ratio (a)/(b) with min/median/max over ``--repeat`` runs, peak
+resident memory of the process tree (bytes, sampled from /proc every 0.2 s), and checks
+that both paths produced the same row counts and check results.
+
+    python benchmarks/local_pipeline.py [--repeat 3] [--max-concurrent N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emr_platform.config import load_config  # noqa: E402
+from emr_platform.demo import materialize_locations  # noqa: E402
+from resources.spark_connect import SparkConnectServer  # noqa: E402
+
+
+def tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of ``root_pid`` and all its descendants (and detached servers we started)."""
+    parents, rss = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        parents[int(entry.name)] = (int(fields[1]), int(fields[3]))  # ppid, process group
+        kb = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), "0")
+        rss[int(entry.name)] = int(kb) * 1024
+    ours = {root_pid}
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _) in parents.items():
+            if pid not in ours and ppid in ours:
+                ours.add(pid)
+                changed = True
+    groups = {pid for pid in ours}  # servers run in their own session but are our descendants' groups
+    ours |= {pid for pid, (_, pgid) in parents.items() if pgid in groups}
+    return sum(rss.get(pid, 0) for pid in ours)
+
+
+class PeakMemory:
+    def __init__(self):
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, tree_rss_bytes(os.getpid()))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run(mode: str, work: Path, max_concurrent: int | None) -> tuple[float, dict, int]:
+    config = load_config("local")
+    state = work / "connect"
+    config = config.model_copy(
+        update={
+            "lake": config.lake.model_copy(update={"root": str(work / "lake")}),
+            "local_spark": config.local_spark.model_copy(update={"mode": mode, "state_dir": str(state)}),
+        }
+    )
+    teams = {team: f"assets.{team.replace('-', '_')}" for team in config.teams}
+    with dg.instance_for_test() as instance, PeakMemory() as memory:
+        started = time.monotonic()
+        outcomes = materialize_locations(
+            instance, config, teams, max_concurrent=max_concurrent if mode == "connect" else 1
+        )
+        seconds = time.monotonic() - started
+    SparkConnectServer(state).stop()
+    results = {o.key: (o.rows, tuple(sorted(o.checks_passed)), tuple(sorted(o.checks_failed)), o.ok) for o in outcomes}
+    return seconds, results, memory.peak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--max-concurrent", type=int, default=None)
+    args = parser.parse_args()
+    ratios = []
+    for rep in range(1, args.repeat + 1):
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            a, results_a, peak_a = run("connect", Path(tmp) / "a", args.max_concurrent)
+            b, results_b, peak_b = run("classic", Path(tmp) / "b", None)
+        same = results_a == results_b and all(r[3] for r in results_a.values())
+        ratios.append(a / b)
+        print(
+            f"rep {rep}: (a) platform on warm Spark Connect {a:6.1f} s, peak RSS {peak_a / 2**30:.2f} GiB | "
+            f"(b) fresh session per job {b:6.1f} s, peak RSS {peak_b / 2**30:.2f} GiB | "
+            f"(a)/(b) = {a / b:.3f} | {len(results_a)} assets, same rows and checks: {same}",
+            flush=True,
+        )
+        if not same:
+            print(f"  differ: {set(results_a.items()) ^ set(results_b.items())}")
+            return 1
+    print(
+        f"ratio (a)/(b) over {len(ratios)} runs: min {min(ratios):.3f}, median {statistics.median(ratios):.3f}, "
+        f"max {max(ratios):.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
