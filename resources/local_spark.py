@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import ClassVar
@@ -31,6 +32,8 @@ from emr_platform.java import require_java
 from emr_platform.launcher import JOBKIT, SparkJob, SparkJobError, SparkLauncher, SparkResult, Usage, with_usage
 from resources.spark_connect import SparkConnectServer
 
+# dagster 1.13 warns on every Pipes session that a reader API it calls itself is in preview
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*expected_writer_count.*")
 LOG_TAIL_LINES = 40
 MAX_LINE_CHARS = 2000
 JVM_FRAME = re.compile(r"^\s+at [\w$.<>]+\(.*\)$|^\s*\.\.\. \d+ more$")
