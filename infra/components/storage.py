@@ -89,7 +89,7 @@ class Storage(pulumi.ComponentResource):
                 )
             aws.s3.BucketLifecycleConfiguration(f"{rname}-lifecycle", bucket=bucket.bucket, rules=rules, opts=after_bucket)
             aws.ssm.Parameter(
-                f"{rname}-param", name=f"{args.parameter_prefix}/{purpose}", type="String", value=bucket.bucket, opts=child
+                f"{rname}-param", name=f"{args.parameter_prefix}/{purpose}", type="String", insecure_value=bucket.bucket, opts=child
             )
             self.bucket_names[purpose] = bucket.bucket
             self.bucket_arns[purpose] = bucket.arn

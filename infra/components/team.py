@@ -204,7 +204,7 @@ class Team(pulumi.ComponentResource):
                 f"{name}-param-{key}",
                 name=naming.ssm_parameter(config, "teams", team, key),
                 type="String",
-                value=value,
+                insecure_value=value,  # IDs and names, not secrets: readable in outputs and diffs
                 tags=tags,
                 opts=child,
             )

@@ -38,6 +38,7 @@ class Recorded:
     parent: str
     provider: str
     custom: bool
+    outputs: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -143,6 +144,7 @@ class RecordingMonitor(MockMonitor):
                     parent=request.parent,
                     provider=request.provider,
                     custom=request.custom,
+                    outputs=dict(self.resources[response.urn].state) if response.urn in self.resources else {},
                 )
             )
         return response
