@@ -2,8 +2,9 @@
 
 Components pass them through ``pulumi.Output.json_dumps`` when an ARN is only known at
 deploy time. The S3 scope of a team is: read its own lake prefix, its declared upstream
-teams' prefixes and the declared ``sources`` inside S3; write only its own prefix; and an
-explicit ``Deny`` on every other team's prefix so no later grant can widen it.
+teams' prefixes and the declared ``sources`` inside S3; write only its own prefix (lake and
+logs); and an explicit ``Deny`` on every other team's lake and logs prefixes so no later grant
+can widen it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def team_s3_statements(config: PlatformConfig, team: str) -> list[dict]:
     if others:
         statements.append(
             {"Sid": "DenyOtherTeamsWrite", "Effect": "Deny", "Action": WRITE_ACTIONS,
-             "Resource": [s3_arn(lake, f"{other}/*") for other in others]}
+             "Resource": [s3_arn(bucket, f"{other}/*") for bucket in (lake, logs) for other in others]}
         )
     return statements
 

@@ -61,7 +61,7 @@ class PlatformWide(pulumi.ComponentResource):
     db_secret_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: PlatformWideArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("emr-platform:platform:PlatformWide", name, None, opts)
+        super().__init__("emr-platform:platform_wide:PlatformWide", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         service_role = aws.iam.Role(
             f"{name}-emr-service",

@@ -174,22 +174,22 @@ def _validate_team_isolation(args: StackValidationArgs, report: ReportViolation)
         team = _team_of(resource)
         if team is None or resource.resource_type != "aws:iam/rolePolicy:RolePolicy":
             continue
-        for doc in [resource.props.get("policy")]:
-            statements = [s for s in _statements(doc) if _write_actions(s)]
-            for other in sorted(teams - {team}):
-                prefix = re.compile(rf"^arn:aws:s3:::[^/]+/{re.escape(other)}/\*$")
-                denied = any(
-                    s.get("Effect") == "Deny" and set(S3_WRITE) <= set(_list(s.get("Action")))
-                    and any(prefix.match(str(r)) for r in _list(s.get("Resource")))
-                    for s in statements
-                )
-                # A write grant on another team's prefix or on a whole bucket reaches that prefix.
-                allowed = [
-                    r for s in statements if s.get("Effect", "Allow") == "Allow" for r in _list(s.get("Resource"))
-                    if f"/{other}/" in str(r) or re.match(r"^arn:aws:s3:::[^/]+/\*$", str(r)) or str(r) == "*"
-                ]
-                if not denied or allowed:
-                    report(f"team {team}'s role may write team {other}'s prefix", resource.urn)
+        statements = [st for st in _statements(resource.props.get("policy")) if _write_actions(st)]
+        grants = [st for st in statements if st.get("Effect", "Allow") == "Allow"]
+        denials = {str(r) for st in statements if st.get("Effect") == "Deny"
+                   and set(S3_WRITE) <= set(_list(st.get("Action"))) for r in _list(st.get("Resource"))}
+        # Every bucket the role may write to must deny each other team's prefix in it.
+        buckets = {m.group(1) for st in grants for r in _list(st.get("Resource"))
+                   if (m := re.match(r"^arn:aws:s3:::([^/]+)/", str(r)))}
+        for other in sorted(teams - {team}):
+            undenied = sorted(b for b in buckets if f"arn:aws:s3:::{b}/{other}/*" not in denials)
+            # A write grant on another team's prefix or on a whole bucket reaches that prefix.
+            granted = [
+                r for st in grants for r in _list(st.get("Resource"))
+                if f"/{other}/" in str(r) or re.match(r"^arn:aws:s3:::[^/]+/\*$", str(r)) or str(r) == "*"
+            ]
+            if undenied or granted:
+                report(f"team {team}'s role may write team {other}'s prefix in {undenied or granted}", resource.urn)
 
 
 # --- tags and names --------------------------------------------------------------------------------

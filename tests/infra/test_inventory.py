@@ -151,7 +151,8 @@ def test_team_role_reads_own_and_upstream_prefixes_and_writes_only_its_own(dev):
         "arn:aws:s3:::emr-platform-dev-lake/data-science/*", "arn:aws:s3:::emr-platform-dev-logs/data-science/*"
     ]
     assert statements["DenyOtherTeamsWrite"]["Resource"] == [
-        "arn:aws:s3:::emr-platform-dev-lake/analytics/*", "arn:aws:s3:::emr-platform-dev-lake/data-engineering/*"
+        f"arn:aws:s3:::emr-platform-dev-{bucket}/{team}/*"
+        for bucket in ("lake", "logs") for team in ("analytics", "data-engineering")
     ]
     glue = statements["ReadCatalog"]["Resource"]
     assert "arn:aws:glue:us-east-1:123456789012:database/emr_platform_dev_data_engineering" in glue
