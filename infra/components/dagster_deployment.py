@@ -17,10 +17,10 @@ from emr_platform import naming
 from emr_platform.config import PlatformConfig, TaskSize
 from infra import dagster_instance as di
 from infra.components.network import Network, NetworkArgs
+from infra.components.signed_in_entry import SignedInEntry, SignedInEntryArgs
 from infra.documents import assume_role, document
 
 LOG_RETENTION_DAYS = 90
-TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 @dataclass
@@ -56,19 +56,27 @@ class DagsterDeployment(pulumi.ComponentResource):
             aws.vpc.SecurityGroupIngressRule(f"{name}-{rname}", security_group_id=group.id, ip_protocol="tcp",
                                              from_port=port, to_port=port, opts=child, **source)
 
-        def egress_all(rname: str, group) -> None:
-            aws.vpc.SecurityGroupEgressRule(f"{name}-{rname}", security_group_id=group.id, ip_protocol="-1",
-                                            cidr_ipv4="0.0.0.0/0", opts=child)
-
-        alb_sg = security_group("alb", "Dagster UI load balancer: HTTPS from the internet")
+        entry = SignedInEntry(
+            f"{name}-entry",
+            SignedInEntryArgs(
+                hostname=settings.hostname,
+                hosted_zone=settings.hosted_zone,
+                vpc_id=net.vpc_id,
+                subnet_ids=net.public_subnet_ids,
+                target_port=di.WEBSERVER_PORT,
+                health_check_path="/server_info",
+                user_pool_name=f"{naming.prefix(config)}-dagster",
+                cognito_domain=f"{naming.prefix(config)}-dagster",
+            ),
+            child,
+        )
         tasks_sg = security_group("tasks", "Dagster webserver, daemon, code servers and runs")
         db_sg = security_group("db", "Dagster Postgres: only from Dagster tasks")
-        ingress("alb-https", alb_sg, 443, cidr_ipv4="0.0.0.0/0")
-        ingress("alb-http", alb_sg, 80, cidr_ipv4="0.0.0.0/0")  # answered by a redirect to HTTPS
-        egress_all("alb-out", alb_sg)
-        ingress("tasks-from-alb", tasks_sg, di.WEBSERVER_PORT, referenced_security_group_id=alb_sg.id)
+        ingress("tasks-from-alb", tasks_sg, di.WEBSERVER_PORT, referenced_security_group_id=entry.security_group_id)
         ingress("tasks-grpc", tasks_sg, di.CODE_SERVER_PORT, referenced_security_group_id=tasks_sg.id)
-        egress_all("tasks-out", tasks_sg)
+        # Tasks reach AWS APIs, ECR and EMR through the NAT gateway.
+        aws.vpc.SecurityGroupEgressRule(f"{name}-tasks-out", security_group_id=tasks_sg.id, ip_protocol="-1",
+                                        cidr_ipv4="0.0.0.0/0", opts=child)
         ingress("db-from-tasks", db_sg, 5432, referenced_security_group_id=tasks_sg.id)
 
         # --- Postgres
@@ -264,94 +272,13 @@ class DagsterDeployment(pulumi.ComponentResource):
             f"dagster-webserver -h 0.0.0.0 -p {di.WEBSERVER_PORT} -w {workspace_file}", control_role, di.WEBSERVER_PORT,
         )
 
-        # --- Sign-in, TLS, load balancer, WAF
-        zone = aws.route53.get_zone_output(name=settings.hosted_zone, private_zone=False,
-                                           opts=pulumi.InvokeOutputOptions(parent=self))
-        certificate = aws.acm.Certificate(f"{name}-cert", domain_name=settings.hostname, validation_method="DNS",
-                                          opts=child)
-        validation = certificate.domain_validation_options[0]
-        validation_record = aws.route53.Record(
-            f"{name}-cert-validation", zone_id=zone.zone_id, name=validation.resource_record_name,
-            type=validation.resource_record_type, records=[validation.resource_record_value], ttl=300, opts=child,
-        )
-        validated = aws.acm.CertificateValidation(f"{name}-cert", certificate_arn=certificate.arn,
-                                                  validation_record_fqdns=[validation_record.fqdn], opts=child)
-        pool = aws.cognito.UserPool(
-            f"{name}-users", name=f"{naming.prefix(config)}-dagster",
-            admin_create_user_config={"allow_admin_create_user_only": True},
-            username_attributes=["email"], auto_verified_attributes=["email"],
-            mfa_configuration="OPTIONAL", software_token_mfa_configuration={"enabled": True},
-            password_policy={"minimum_length": 14, "require_lowercase": True, "require_uppercase": True,
-                             "require_numbers": True, "require_symbols": True},
-            deletion_protection="ACTIVE", opts=child,
-        )
-        domain = aws.cognito.UserPoolDomain(f"{name}-signin", domain=f"{naming.prefix(config)}-dagster",
-                                            user_pool_id=pool.id, opts=child)
-        client = aws.cognito.UserPoolClient(
-            f"{name}-alb-client", user_pool_id=pool.id, generate_secret=True,
-            allowed_oauth_flows_user_pool_client=True, allowed_oauth_flows=["code"],
-            allowed_oauth_scopes=["openid", "email"], supported_identity_providers=["COGNITO"],
-            callback_urls=[f"https://{settings.hostname}/oauth2/idpresponse"], opts=child,
-        )
-        alb = aws.lb.LoadBalancer(
-            f"{name}-alb", load_balancer_type="application", internal=False, subnets=net.public_subnet_ids,
-            security_groups=[alb_sg.id], drop_invalid_header_fields=True, enable_deletion_protection=True, opts=child,
-        )
-        target = aws.lb.TargetGroup(
-            f"{name}-webserver", port=di.WEBSERVER_PORT, protocol="HTTP", target_type="ip", vpc_id=net.vpc_id,
-            health_check={"path": "/server_info", "matcher": "200"}, opts=child,
-        )
-        aws.lb.Listener(
-            f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
-            default_actions=[{"type": "redirect",
-                              "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
-            opts=child,
-        )
-        https = aws.lb.Listener(
-            f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS", ssl_policy=TLS_POLICY,
-            certificate_arn=validated.certificate_arn,
-            default_actions=[
-                {"type": "authenticate-cognito", "order": 1, "authenticate_cognito": {
-                    "user_pool_arn": pool.arn, "user_pool_client_id": client.id, "user_pool_domain": domain.domain}},
-                {"type": "forward", "order": 2, "target_group_arn": target.arn},
-            ],
-            opts=child,
-        )
         service(
-            "webserver", webserver, depends_on=[https],
-            load_balancers=[{"target_group_arn": target.arn, "container_name": "webserver",
+            "webserver", webserver, depends_on=[entry.https_listener],
+            load_balancers=[{"target_group_arn": entry.target_group_arn, "container_name": "webserver",
                              "container_port": di.WEBSERVER_PORT}],
         )
-        acl = aws.wafv2.WebAcl(
-            f"{name}-waf", scope="REGIONAL", default_action={"allow": {}},
-            visibility_config=_visibility(f"{naming.prefix(config)}-dagster"),
-            rules=[
-                _managed_rule("AWSManagedRulesCommonRuleSet", 1),
-                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
-                {"name": "rate-limit", "priority": 3, "action": {"block": {}},
-                 "statement": {"rate_based_statement": {"limit": 2000, "aggregate_key_type": "IP"}},
-                 "visibility_config": _visibility("rate-limit")},
-            ],
-            opts=child,
-        )
-        aws.wafv2.WebAclAssociation(f"{name}-waf", resource_arn=alb.arn, web_acl_arn=acl.arn, opts=child)
-        aws.route53.Record(
-            f"{name}-hostname", zone_id=zone.zone_id, name=settings.hostname, type="A",
-            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child,
-        )
-        self.url = pulumi.Output.from_input(f"https://{settings.hostname}")
+        self.url = entry.url
         self.cluster_arn = cluster.arn
         self.register_outputs({"url": self.url, "cluster_arn": cluster.arn, "database_address": database.address,
                                "image_repository_url": repository.repository_url})
 
-
-def _visibility(metric: str) -> dict:
-    return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
-
-
-def _managed_rule(rule_group: str, priority: int) -> dict:
-    return {
-        "name": rule_group, "priority": priority, "override_action": {"none": {}},
-        "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": rule_group}},
-        "visibility_config": _visibility(rule_group),
-    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
@@ -150,8 +150,10 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-def synthesize(stage: str, root: Path | str = REPO_ROOT, config: dict[str, str] | None = None) -> Synthesis:
-    """Run ``infra.program.main`` for stack ``stage`` under mocks (a fresh Pulumi context each call)."""
+def synthesize(
+    stage: str, root: Path | str = REPO_ROOT, config: dict[str, str] | None = None, program: Callable[[], Any] | None = None
+) -> Synthesis:
+    """Run ``infra.program.main(root)`` (or ``program``) for stack ``stage`` under mocks, in a fresh Pulumi context."""
     from infra.program import main
 
     synthesis = Synthesis(stage)
@@ -164,11 +166,11 @@ def synthesize(stage: str, root: Path | str = REPO_ROOT, config: dict[str, str] 
         pulumi.runtime.set_all_config(stack_config, secret_keys=[f"{PROJECT}:dagsterDbPassword"])
 
         @pulumi.runtime.test
-        def program() -> pulumi.Output:
-            outputs = main(root)
-            return pulumi.Output.from_input(outputs).apply(synthesis.outputs.update)
+        def run_program() -> pulumi.Output:
+            outputs = program() if program is not None else main(root)
+            return pulumi.Output.from_input(outputs or {}).apply(synthesis.outputs.update)
 
-        program()
+        run_program()
 
     contextvars.Context().run(run)
     return synthesis
