@@ -211,8 +211,9 @@ class DagsterDeployment(pulumi.ComponentResource):
                 "name": suffix,
                 "image": image,
                 "essential": True,
-                "entryPoint": ["sh", "-c"],
-                "command": [pulumi.Output.concat(write_files, command)],
+                # A command, not an entry point: EcsRunLauncher copies this container for runs
+                # and overrides the command with `dagster api execute_run ...`.
+                "command": ["sh", "-c", pulumi.Output.concat(write_files, command)],
                 "environment": [{"name": k, "value": v} for k, v in environment.items()],
                 "secrets": [{"name": di.ENV_PG_PASSWORD, "valueFrom": args.db_secret_arn}],
                 "portMappings": [{"containerPort": port, "protocol": "tcp"}] if port else [],

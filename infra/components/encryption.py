@@ -17,7 +17,13 @@ class EncryptionArgs:
 
 
 class Encryption(pulumi.ComponentResource):
-    """A customer-managed KMS key with yearly rotation, usable by CloudWatch Logs and AWS Budgets' SNS."""
+    """A customer-managed KMS key with yearly rotation, usable by CloudWatch Logs and AWS Budgets' SNS.
+
+    Key policy statements follow "Encrypt log data in CloudWatch Logs using AWS KMS"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html) and
+    "Configuring an Amazon SNS topic for budget notifications"
+    (https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html).
+    """
 
     key_arn: pulumi.Output[str]
     key_id: pulumi.Output[str]

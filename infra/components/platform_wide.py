@@ -11,6 +11,8 @@ import pulumi_aws as aws
 
 from infra.documents import assume_role
 
+# The v2 managed policy only acts on resources tagged for-use-with-amazon-emr-managed-policies=true
+# (https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-iam-role.html); launchers tag clusters so.
 EMR_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEMRServicePolicy_v2"
 
 
@@ -30,7 +32,10 @@ class PlatformWideArgs:
 
 
 def security_configuration(kms_key_arn: str, tls_certificates_uri: str) -> str:
-    """EMR security configuration JSON: SSE-KMS for EMRFS, KMS-encrypted local and EBS disks, TLS in transit."""
+    """EMR security configuration JSON: SSE-KMS for EMRFS, KMS-encrypted local and EBS disks, TLS in transit.
+
+    Format: https://docs.aws.amazon.com/emr/latest/ManagementGuide/emr-create-security-configuration.html
+    """
     return json.dumps(
         {
             "EncryptionConfiguration": {
@@ -81,7 +86,8 @@ class PlatformWide(pulumi.ComponentResource):
             opts=child,
         )
         for tag in args.cost_tags:
-            # Activation fails until AWS has seen the tag key on a billed resource (up to 24 h).
+            # Activation fails until AWS has seen the tag key on a resource (up to 24 h):
+            # https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/activating-tags.html
             aws.costexplorer.CostAllocationTag(f"{name}-cost-tag-{tag}", tag_key=tag, status="Active", opts=child)
         topic = aws.sns.Topic(
             f"{name}-budget-alerts", name=args.budget_topic_name, kms_master_key_id=args.kms_key_arn, opts=child

@@ -123,6 +123,8 @@ class Team(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Worker sizes are strings such as "4 vCPU" / "16 GB":
+        # https://docs.aws.amazon.com/emr-serverless/latest/userguide/application-capacity.html
         def worker(cores: int, memory_gb: int) -> dict:
             return {"cpu": f"{cores} vCPU", "memory": f"{memory_gb} GB"}
 
@@ -175,6 +177,7 @@ class Team(pulumi.ComponentResource):
             limit_amount=f"{settings.budget_usd:.2f}",
             limit_unit="USD",
             time_unit="MONTHLY",
+            # "user:<key>$<value>" selects spend tagged team=<team> (Budgets API, CostFilters).
             cost_filters=[{"name": "TagKeyValue", "values": [f"user:team${team}"]}],
             notifications=[
                 {

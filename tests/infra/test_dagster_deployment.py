@@ -50,7 +50,8 @@ def test_task_definitions_carry_the_rendered_files_and_the_database_secret(prod)
 
 def test_each_code_location_runs_its_team_module_with_the_team_task_role(prod):
     for team in load_config("prod").teams:
-        command = _containers(prod)[f"emr-platform-prod-dagster-code-{team}"]["command"][0]
+        shell, flag, command = _containers(prod)[f"emr-platform-prod-dagster-code-{team}"]["command"]
+        assert (shell, flag) == ("sh", "-c")
         assert f"-m {di.code_module(team)} --location-name {team}" in command
         context = json.loads(command.split("--container-context '")[1].rstrip("'"))
         assert context == {"ecs": {"task_role_arn": f"arn:aws:iam:us-east-1:123456789012:role/emr-platform-prod-{team}-dagster"}}
