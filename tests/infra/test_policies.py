@@ -77,7 +77,8 @@ BROKEN = [
     ("encryption-everywhere", "aws:cloudwatch/logGroup:LogGroup", _without("kmsKeyId"), None),
     ("encryption-everywhere", "aws:kms/key:Key", _set("enableKeyRotation", False), None),
     ("encryption-everywhere", "aws:rds/instance:Instance", _set("storageEncrypted", False), None),
-    ("encryption-everywhere", "aws:lb/listener:Listener", _set("defaultActions", [{"type": "forward"}]), None),
+    ("encryption-everywhere", "aws:lb/listener:Listener", _set("defaultActions", [{"type": "forward"}]),
+     "emr-platform-prod-entry-http"),
     ("encryption-everywhere", "aws:emrserverless/application:Application", _without("monitoringConfiguration"), None),
     ("buckets-encrypted", "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
      lambda props: "drop", None),
@@ -98,7 +99,7 @@ BROKEN = [
      "analytics-ec2-access"),
     ("resources-tagged", "pulumi:providers:aws", _no_default_tags, None),
     ("resources-tagged", "aws:glue/catalogDatabase:CatalogDatabase", _without("tags"), None),
-    ("unique-names", "aws:s3/bucket:Bucket", _set("bucket", "emr-platform-prod-logs"), None),
+    ("unique-names", "aws:s3/bucket:Bucket", _set("bucket", "emr-platform-prod-logs"), "emr-platform-prod-lake"),
 ]
 
 
