@@ -36,10 +36,13 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
     """
     if not config.lake.is_s3:
         raise ConfigError(
-            [f"{STAGES_DIR}/{config.stage}.yml: lake.root: expected an s3:// URI for a Pulumi stack, got {config.lake.root!r}"]
+            [f"{STAGES_DIR}/{config.stage}.yml: lake.root: expected an s3:// URI for a Pulumi stack, "
+             f"got {config.lake.root!r}"]
         )
     if config.deployment.enabled and db_password is None:
-        raise ConfigError([f"Pulumi.{config.stage}.yaml: {DB_PASSWORD_CONFIG_KEY}: expected a secret (pulumi config set --secret)"])
+        raise ConfigError(
+            [f"Pulumi.{config.stage}.yaml: {DB_PASSWORD_CONFIG_KEY}: expected a secret (pulumi config set --secret)"]
+        )
     provider = aws.Provider(
         "aws", region=config.platform.region, default_tags={"tags": default_tags(config)}
     )
@@ -113,7 +116,8 @@ def main(root: Path | str = REPO_ROOT) -> dict[str, pulumi.Output]:
     stack_region = pulumi.Config("aws").get("region")
     if stack_region and stack_region != config.platform.region:
         raise ConfigError(
-            [f"Pulumi.{config.stage}.yaml: aws:region: expected {config.platform.region} (platform.region), got {stack_region!r}"]
+            [f"Pulumi.{config.stage}.yaml: aws:region: expected {config.platform.region} (platform.region), "
+             f"got {stack_region!r}"]
         )
     password = pulumi.Config().require_secret(DB_PASSWORD_CONFIG_KEY) if config.deployment.enabled else None
     outputs = build(config, db_password=password)

@@ -113,10 +113,12 @@ class DagsterDeployment(pulumi.ComponentResource):
             f"{name}-task-execution-managed", role=execution_role.name, opts=child,
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy",
         )
-        aws.iam.RolePolicy(f"{name}-task-execution-secret", role=execution_role.id, opts=child, policy=pulumi.Output.json_dumps(document(
+        read_secret = document(
             {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [args.db_secret_arn]},
             {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [args.kms_key_arn]},
-        )))
+        )
+        aws.iam.RolePolicy(f"{name}-task-execution-secret", role=execution_role.id,
+                           policy=pulumi.Output.json_dumps(read_secret), opts=child)
         repository = aws.ecr.Repository(
             f"{name}-image",
             name=naming.image_repository(config),
@@ -141,50 +143,35 @@ class DagsterDeployment(pulumi.ComponentResource):
         for team, (application_arn, execution_role_arn, instance_role_arn) in args.teams.items():
             role = aws.iam.Role(f"{name}-{team}-run", name=naming.dagster_run_role(config, team),
                                 assume_role_policy=ecs_trust, tags={"team": team}, opts=child)
-            aws.iam.RolePolicy(f"{name}-{team}-run-access", role=role.id, opts=child, policy=pulumi.Output.json_dumps(document(
-                {"Sid": "RunOwnApplication", "Effect": "Allow",
-                 "Action": ["emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun",
-                            "emr-serverless:GetDashboardForJobRun", "emr-serverless:GetApplication",
-                            "emr-serverless:StartApplication"],
-                 "Resource": [application_arn, pulumi.Output.concat(application_arn, "/jobruns/*")]},
-                {"Sid": "FindApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
-                 "Resource": [arn("emr-serverless", "/applications/*")]},
-                {"Sid": "EmrClassic", "Effect": "Allow",
-                 "Action": ["elasticmapreduce:RunJobFlow", "elasticmapreduce:DescribeCluster",
-                            "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep",
-                            "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows",
-                            "elasticmapreduce:AddTags"],
-                 "Resource": [arn("elasticmapreduce", "cluster/*")]},
-                {"Sid": "PassTeamRoles", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"],
-                 "Resource": [execution_role_arn, instance_role_arn, args.service_role_arn]},
-                {"Sid": "ReadPublishedNames", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParametersByPath"],
-                 "Resource": [arn("ssm", f"parameter{naming.ssm_parameter(config)}/*")]},
-                {"Sid": "UploadScripts", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-                 "Resource": [pulumi.Output.concat(args.artifacts_bucket_arn, f"/{team}/*")]},
-                {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-                 "Resource": [pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
-                {"Sid": "ReadJobLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"],
-                 "Resource": [arn("logs", f"log-group:{naming.log_group(config, team)}:*")]},
-                {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                 "Resource": [args.kms_key_arn]},
-            )))
+            access = document(*_run_statements(config, team, application_arn, execution_role_arn, instance_role_arn,
+                                               args, arn))
+            aws.iam.RolePolicy(f"{name}-{team}-run-access", role=role.id, policy=pulumi.Output.json_dumps(access),
+                               opts=child)
             run_roles[team] = role
 
         control_role = aws.iam.Role(f"{name}-control", assume_role_policy=ecs_trust, opts=child)
-        aws.iam.RolePolicy(f"{name}-control-access", role=control_role.id, opts=child, policy=pulumi.Output.json_dumps(document(
-            # EcsRunLauncher registers task definitions and inspects its own task: these
-            # ECS and EC2 read actions have no resource-level permissions.
-            {"Sid": "LaunchRuns", "Effect": "Allow",
-             "Action": ["ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask", "ecs:ListTasks", "ecs:TagResource",
-                        "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ec2:DescribeNetworkInterfaces"],
+        control_access = document(
+            # EcsRunLauncher registers a task definition per code location and inspects its own
+            # task; these actions accept no resource scoping.
+            {"Sid": "RegisterRunTaskDefinitions", "Effect": "Allow",
+             "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTasks",
+                        "ec2:DescribeNetworkInterfaces"],
              "Resource": ["*"]},
+            {"Sid": "RunTasksInTheCluster", "Effect": "Allow", "Action": ["ecs:RunTask"],
+             "Resource": [arn("ecs", "task-definition/*")],
+             "Condition": {"ArnEquals": {"ecs:cluster": cluster.arn}}},
+            {"Sid": "ManageRunTasks", "Effect": "Allow",
+             "Action": ["ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"],
+             "Resource": [arn("ecs", f"task/{naming.ecs_cluster(config)}/*")]},
             {"Sid": "PassRunRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
              "Resource": [execution_role.arn] + [r.arn for r in run_roles.values()]},
             {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
              "Resource": [args.logs_bucket_arn, pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
             {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
              "Resource": [args.kms_key_arn]},
-        )))
+        )
+        aws.iam.RolePolicy(f"{name}-control-access", role=control_role.id,
+                           policy=pulumi.Output.json_dumps(control_access), opts=child)
 
         # --- Service discovery of the code servers
         namespace_name = f"dagster.{naming.prefix(config)}.internal"
@@ -283,3 +270,34 @@ class DagsterDeployment(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "cluster_arn": cluster.arn, "database_address": database.address,
                                "image_repository_url": repository.repository_url})
 
+
+def _run_statements(config: PlatformConfig, team: str, application_arn, execution_role_arn, instance_role_arn,
+                    args: DagsterDeploymentArgs, arn) -> list[dict]:
+    """What a team's code server and runs may do: its own application, its own roles, its own prefixes."""
+    return [
+        {"Sid": "RunOwnApplication", "Effect": "Allow",
+         "Action": ["emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun",
+                    "emr-serverless:GetDashboardForJobRun", "emr-serverless:GetApplication",
+                    "emr-serverless:StartApplication"],
+         "Resource": [application_arn, pulumi.Output.concat(application_arn, "/jobruns/*")]},
+        {"Sid": "FindApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
+         "Resource": [arn("emr-serverless", "/applications/*")]},
+        {"Sid": "EmrClassic", "Effect": "Allow",
+         "Action": ["elasticmapreduce:RunJobFlow", "elasticmapreduce:DescribeCluster",
+                    "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:DescribeStep",
+                    "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows",
+                    "elasticmapreduce:AddTags"],
+         "Resource": [arn("elasticmapreduce", "cluster/*")]},
+        {"Sid": "PassTeamRoles", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"],
+         "Resource": [execution_role_arn, instance_role_arn, args.service_role_arn]},
+        {"Sid": "ReadPublishedNames", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:GetParametersByPath"],
+         "Resource": [arn("ssm", f"parameter{naming.ssm_parameter(config)}/*")]},
+        {"Sid": "UploadScripts", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": [pulumi.Output.concat(args.artifacts_bucket_arn, f"/{team}/*")]},
+        {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": [pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
+        {"Sid": "ReadJobLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"],
+         "Resource": [arn("logs", f"log-group:{naming.log_group(config, team)}:*")]},
+        {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": [args.kms_key_arn]},
+    ]

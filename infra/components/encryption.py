@@ -47,7 +47,8 @@ class Encryption(pulumi.ComponentResource):
                         "Sid": "CloudWatchLogs",
                         "Effect": "Allow",
                         "Principal": {"Service": f"logs.{args.region}.amazonaws.com"},
-                        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                   "kms:Describe*"],
                         "Resource": "*",
                         "Condition": {
                             "ArnLike": {

@@ -40,7 +40,8 @@ class Storage(pulumi.ComponentResource):
             bucket = aws.s3.Bucket(rname, bucket=bucket_name, opts=child)
             after_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
             aws.s3.BucketOwnershipControls(
-                f"{rname}-ownership", bucket=bucket.bucket, rule={"object_ownership": "BucketOwnerEnforced"}, opts=after_bucket
+                f"{rname}-ownership", bucket=bucket.bucket, rule={"object_ownership": "BucketOwnerEnforced"},
+                opts=after_bucket,
             )
             aws.s3.BucketPublicAccessBlock(
                 f"{rname}-public-access",
@@ -66,7 +67,8 @@ class Storage(pulumi.ComponentResource):
                 opts=after_bucket,
             )
             aws.s3.BucketVersioning(
-                f"{rname}-versioning", bucket=bucket.bucket, versioning_configuration={"status": "Enabled"}, opts=after_bucket
+                f"{rname}-versioning", bucket=bucket.bucket, versioning_configuration={"status": "Enabled"},
+                opts=after_bucket,
             )
             aws.s3.BucketPolicy(
                 f"{rname}-tls-only",
@@ -89,7 +91,8 @@ class Storage(pulumi.ComponentResource):
                 )
             aws.s3.BucketLifecycleConfiguration(f"{rname}-lifecycle", bucket=bucket.bucket, rules=rules, opts=after_bucket)
             aws.ssm.Parameter(
-                f"{rname}-param", name=f"{args.parameter_prefix}/{purpose}", type="String", insecure_value=bucket.bucket, opts=child
+                f"{rname}-param", name=f"{args.parameter_prefix}/{purpose}", type="String",
+                insecure_value=bucket.bucket, opts=child,
             )
             self.bucket_names[purpose] = bucket.bucket
             self.bucket_arns[purpose] = bucket.arn

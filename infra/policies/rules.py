@@ -141,7 +141,8 @@ def _validate_retention(args: ResourceValidationArgs, report: ReportViolation) -
     if args.resource_type == "aws:cloudwatch/logGroup:LogGroup":
         days = args.props.get("retentionInDays")
         if days != LOG_RETENTION_DAYS:
-            report(f"log group {args.props.get('name')} keeps logs {days or 'forever'} days, expected {LOG_RETENTION_DAYS}", None)
+            name = args.props.get("name")
+            report(f"log group {name} keeps logs {days or 'forever'} days, expected {LOG_RETENTION_DAYS}", None)
 
 
 # --- IAM -------------------------------------------------------------------------------------------

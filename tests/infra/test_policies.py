@@ -21,7 +21,7 @@ def test_every_policy_passes(stage, policy, request):
 
 
 def _broken(resources: list[PolicyResource], resource_type: str, change, name: str | None = None) -> list[PolicyResource]:
-    """A copy of ``resources`` where the first resource of ``resource_type`` (and ``name``) has ``change`` applied to its props."""
+    """A copy of ``resources`` with ``change`` applied to the props of the first ``resource_type`` (named ``name``)."""
     out, done = [], False
     for r in resources:
         if not done and r.resource_type == resource_type and (name is None or r.name == name):
