@@ -1,18 +1,16 @@
 """Composition of the stack: one provider with the platform's default tags, then the components.
 
-``main`` is what ``__main__.py`` runs; ``build`` takes an already loaded config so the
-unit tests can synthesize any stage (and edited copies of the config) under mocks.
+``__main__.py`` loads the stage's config with the platform's loader and hands it to ``main``;
+the tests do the same under Pulumi's mocks, also with edited copies of the config.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 from emr_platform import naming
-from emr_platform.config import REPO_ROOT, STAGES_DIR, ConfigError, PlatformConfig, load_config
+from emr_platform.config import STAGES_DIR, ConfigError, PlatformConfig
 from infra.components.dagster_deployment import DagsterDeployment, DagsterDeploymentArgs
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.platform_wide import PlatformWide, PlatformWideArgs
@@ -110,9 +108,12 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
     return outputs
 
 
-def main(root: Path | str = REPO_ROOT) -> dict[str, pulumi.Output]:
-    """Load ``config.yml`` + ``stages/<stack>.yml`` with the platform's loader, build, export outputs."""
-    config = load_config(stage=pulumi.get_stack(), root=root)
+def main(config: PlatformConfig) -> dict[str, pulumi.Output]:
+    """Check the stack's settings against ``config``, build, export the outputs.
+
+    Raises ``ConfigError`` if the stack's ``aws:region`` differs from ``platform.region``, and
+    ``pulumi.ConfigMissingError`` if the deployment is enabled without the database password.
+    """
     stack_region = pulumi.Config("aws").get("region")
     if stack_region and stack_region != config.platform.region:
         raise ConfigError(

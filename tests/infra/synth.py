@@ -22,7 +22,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from emr_platform.config import REPO_ROOT
+from emr_platform.config import REPO_ROOT, load_config
 
 ACCOUNT_ID = "123456789012"
 PROJECT = "emr-platform"
@@ -153,7 +153,8 @@ class RecordingMonitor(MockMonitor):
 def synthesize(
     stage: str, root: Path | str = REPO_ROOT, config: dict[str, str] | None = None, program: Callable[[], Any] | None = None
 ) -> Synthesis:
-    """Run ``infra.program.main(root)`` (or ``program``) for stack ``stage`` under mocks, in a fresh Pulumi context."""
+    """Run ``program`` (default: what ``infra/__main__.py`` does, with the config read from ``root``)
+    for stack ``stage`` under mocks, in a fresh Pulumi context."""
     from infra.program import main
 
     synthesis = Synthesis(stage)
@@ -167,7 +168,7 @@ def synthesize(
 
         @pulumi.runtime.test
         def run_program() -> pulumi.Output:
-            outputs = program() if program is not None else main(root)
+            outputs = program() if program is not None else main(load_config(stage=pulumi.get_stack(), root=root))
             return pulumi.Output.from_input(outputs or {}).apply(synthesis.outputs.update)
 
         run_program()
