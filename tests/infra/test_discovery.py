@@ -22,8 +22,9 @@ def aws(monkeypatch):
         port = s.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
-    # moto's backends are process-wide: start every test from an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST"))
+    # moto's backends are process-wide: every test starts from, and leaves, an empty account.
+    reset = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset)
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -32,6 +33,7 @@ def aws(monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     yield
+    urllib.request.urlopen(reset)
     server.stop()
 
 
