@@ -34,21 +34,30 @@ def read_input(spark: SparkSession, spec: dict[str, str]) -> DataFrame:
     return spark.read.parquet(spec["uri"])
 
 
+ROW_CHECKS = ("not_null", "between")  # decided row by row: counted together in one pass
+
+
+def _bad_row(check: dict):
+    """The condition under which one row violates a row check."""
+    columns = check["columns"]
+    if check["kind"] == "not_null":
+        return F.expr(" OR ".join(f"`{c}` IS NULL" for c in columns))
+    column = F.col(columns[0])
+    bad = F.lit(False)
+    if check.get("low") is not None:
+        bad = bad | (column < check["low"])
+    if check.get("high") is not None:
+        bad = bad | (column > check["high"])
+    return column.isNotNull() & bad
+
+
 def _violations(check: dict, table: DataFrame, inputs: dict[str, DataFrame]) -> DataFrame:
     kind, columns = check["kind"], check["columns"]
-    if kind == "not_null":
-        return table.where(" OR ".join(f"`{c}` IS NULL" for c in columns))
+    if kind in ROW_CHECKS:
+        return table.where(_bad_row(check))
     if kind == "unique":  # like SQL UNIQUE, rows with a null key are not_null's business
         keyed = table.dropna(subset=list(columns))
         return keyed.groupBy(*columns).count().where("count > 1")
-    if kind == "between":
-        column = F.col(columns[0])
-        bad = F.lit(False)
-        if check.get("low") is not None:
-            bad = bad | (column < check["low"])
-        if check.get("high") is not None:
-            bad = bad | (column > check["high"])
-        return table.where(column.isNotNull() & bad)
     if kind == "references":
         column, ref_column = columns
         keys = inputs[check["input"]].select(F.col(ref_column).alias("__ref")).distinct()
@@ -56,22 +65,37 @@ def _violations(check: dict, table: DataFrame, inputs: dict[str, DataFrame]) -> 
     raise ValueError(f"unknown check kind {kind!r}")
 
 
-def evaluate_check(
-    check: dict, table: DataFrame, rows: int, inputs: dict[str, DataFrame], metrics: dict[str, float]
-) -> tuple[bool, dict[str, Any]]:
-    """``(passed, metadata)`` of one check payload against the written table."""
-    kind = check["kind"]
-    if kind == "non_empty":
-        return rows > 0, {"rows": rows}
-    if kind == "metric_at_least":
-        value = metrics.get(check["metric"])
-        return value is not None and value > check["low"], {check["metric"]: value, "threshold": check["low"]}
-    bad = _violations(check, table, inputs)
-    count = bad.count()
-    metadata: dict[str, Any] = {"violations": count}
-    if count:
-        metadata["examples"] = str([row.asDict() for row in bad.limit(3).collect()])
-    return count == 0, metadata
+def evaluate_checks(
+    checks: list[dict], table: DataFrame, rows: int, inputs: dict[str, DataFrame], metrics: dict[str, float]
+) -> list[tuple[dict, bool, dict[str, Any]]]:
+    """``(check, passed, metadata)`` for each check payload, against the written table.
+
+    Row checks share one scan of the table; ``unique`` and ``references`` need a query each.
+    A failed check's metadata holds its violation count and up to 3 offending rows.
+    """
+    row_checks = [c for c in checks if c["kind"] in ROW_CHECKS]
+    counts = {}
+    if row_checks:
+        totals = table.agg(*[F.count(F.when(_bad_row(c), 1)).alias(f"c{i}") for i, c in enumerate(row_checks)]).first()
+        counts = {c["name"]: totals[f"c{i}"] for i, c in enumerate(row_checks)}
+    results = []
+    for check in checks:
+        kind = check["kind"]
+        if kind == "non_empty":
+            results.append((check, rows > 0, {"rows": rows}))
+            continue
+        if kind == "metric_at_least":
+            value = metrics.get(check["metric"])
+            passed = value is not None and value > check["low"]
+            results.append((check, passed, {check["metric"]: value, "threshold": check["low"]}))
+            continue
+        bad = _violations(check, table, inputs)
+        count = counts[check["name"]] if kind in ROW_CHECKS else bad.count()
+        metadata: dict[str, Any] = {"violations": count}
+        if count:
+            metadata["examples"] = str([row.asDict() for row in bad.limit(3).collect()])
+        results.append((check, count == 0, metadata))
+    return results
 
 
 def _markdown_preview(table: DataFrame) -> str:
@@ -113,8 +137,7 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
     pipes.report_asset_materialization(
         metadata=_metadata(written, rows, extras["output"], metrics, time.monotonic() - started)
     )
-    for check in extras["checks"]:
-        passed, metadata = evaluate_check(check, written, rows, inputs, metrics)
+    for check, passed, metadata in evaluate_checks(extras["checks"], written, rows, inputs, metrics):
         pipes.report_asset_check(
             check_name=check["name"],
             passed=passed,

@@ -15,7 +15,8 @@ FEATURES = ["month", "sched_dep_hour", "distance", "temp", "dewp", "humid", "win
 
 
 def transform(spark, inputs, params):
-    data = inputs["features"].select(*FEATURES, "delayed").dropna()
+    # cached: the optimizer makes one pass over the data per iteration
+    data = inputs["features"].select(*FEATURES, "delayed").dropna().cache()
     train, test = data.randomSplit([1 - params["test_fraction"], params["test_fraction"]], seed=params["seed"])
     pipeline = Pipeline(
         stages=[
