@@ -81,7 +81,7 @@ class PeakMemory:
         self._thread.join()
 
 
-def run(mode: str, work: Path, max_concurrent: int | None) -> tuple[float, dict, int]:
+def run(mode: str, work: Path, max_concurrent: int) -> tuple[float, dict, int]:
     config = load_config("local")
     state = work / "connect"
     config = config.model_copy(
@@ -94,7 +94,7 @@ def run(mode: str, work: Path, max_concurrent: int | None) -> tuple[float, dict,
     with dg.instance_for_test() as instance, PeakMemory() as memory:
         started = time.monotonic()
         outcomes = materialize_locations(
-            instance, config, teams, max_concurrent=max_concurrent if mode == "connect" else 1
+            instance, config, teams, max_concurrent=max_concurrent
         )
         seconds = time.monotonic() - started
     SparkConnectServer(state).stop()
@@ -105,13 +105,13 @@ def run(mode: str, work: Path, max_concurrent: int | None) -> tuple[float, dict,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--max-concurrent", type=int, default=None)
+    parser.add_argument("--max-concurrent", type=int, default=1, help="concurrent assets in (a); >1 uses step processes")
     args = parser.parse_args()
     ratios = []
     for rep in range(1, args.repeat + 1):
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             a, results_a, peak_a = run("connect", Path(tmp) / "a", args.max_concurrent)
-            b, results_b, peak_b = run("classic", Path(tmp) / "b", None)
+            b, results_b, peak_b = run("classic", Path(tmp) / "b", 1)
         same = results_a == results_b and all(r[3] for r in results_a.values())
         ratios.append(a / b)
         print(

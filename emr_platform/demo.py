@@ -21,7 +21,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage, load_config
+from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage
 from emr_platform.factory import team_definitions
 from emr_platform.java import require_java
 
@@ -103,20 +103,17 @@ def materialize_locations(
     instance: dg.DagsterInstance,
     config: PlatformConfig | None = None,
     locations: dict[str, str] | None = None,
-    max_concurrent: int | None = None,
+    max_concurrent: int = 1,
 ) -> list[AssetOutcome]:
     """Run the ``all_assets`` job of each location (``{name: module}``, default: the workspace)
     in dependency order; one outcome per asset.
 
-    Independent assets of a location run concurrently, at most ``max_concurrent`` at a time
-    (default: one per core of local Spark in ``connect`` mode, where jobs share one server;
-    one at a time in ``classic`` mode, where each job is a JVM of its own). ``instance``
-    must be persistent (not ephemeral): step processes share it.
+    Assets run one at a time in this process unless ``max_concurrent`` > 1 (Dagster's
+    multiprocess executor; ``instance`` must then be persistent). Measured on 2 cores, one at
+    a time is faster: each local Spark job already uses every core, and a step process costs
+    about 3 s of CPU to import dagster (see README, Benchmarks).
     """
     locations = locations or workspace_locations()
-    settings = (config or load_config()).local_spark
-    if max_concurrent is None:
-        max_concurrent = settings.cores if settings.mode == "connect" else 1
     # One at a time runs in this process: a step process costs seconds of CPU to import dagster.
     executor = {"in_process": {}} if max_concurrent == 1 else {"multiprocess": {"max_concurrent": max_concurrent}}
     run_config = {**QUIET, "execution": {"config": executor}}
