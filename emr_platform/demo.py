@@ -114,7 +114,6 @@ def materialize_locations(
     about 3 s of CPU to import dagster (see README, Benchmarks).
     """
     locations = locations or workspace_locations()
-    # One at a time runs in this process: a step process costs seconds of CPU to import dagster.
     executor = {"in_process": {}} if max_concurrent == 1 else {"multiprocess": {"max_concurrent": max_concurrent}}
     run_config = {**QUIET, "execution": {"config": executor}}
     config_json = config.model_dump_json() if config else None
