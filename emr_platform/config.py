@@ -159,6 +159,22 @@ class DeploymentSettings(_Model):
         return self
 
 
+class CostSettings(_Model):
+    """Cost estimates, Cost Explorer, budget alerts and orphan cleanup (``emr_platform/cost``).
+
+    ``spot_discount`` is the fraction taken off the EC2 on-demand price for Spot instances
+    (the EMR surcharge is not discounted); ``budget_thresholds`` are fractions of a team's
+    monthly budget at which the budget sensor fires once per month; ``sns_topic`` is the name
+    of the SNS topic alerts are published to (none: no publishing).
+    """
+
+    spot_discount: float = Field(0.6, ge=0, lt=1, description="Fraction off the EC2 on-demand price for Spot.")
+    sns_topic: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$", description="SNS topic name for budget alerts.")
+    budget_thresholds: list[float] = Field(default_factory=lambda: [0.8, 1.0], min_length=1)
+    cost_explorer: bool = Field(True, description="Query AWS Cost Explorer (each request costs USD 0.01).")
+    orphan_sensor: bool = Field(True, description="Look for EMR clusters and job runs whose Dagster run ended.")
+
+
 class PlatformConfig(_Model):
     """The merged configuration of one stage."""
 
@@ -175,6 +191,7 @@ class PlatformConfig(_Model):
     local_spark: LocalSparkSettings = LocalSparkSettings()
     emr_serverless: ServerlessCapacitySettings = ServerlessCapacitySettings()
     deployment: DeploymentSettings = DeploymentSettings()
+    cost: CostSettings = CostSettings()
 
     def team(self, name: str) -> TeamSettings:
         """The settings of team ``name``; raises ``ConfigError`` naming the declared teams."""
