@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import dagster as dg
 
+from emr_platform import pricing
 from emr_platform.config import JobSize
 
 JOBKIT = Path(__file__).resolve().parents[1] / "assets" / "jobkit.py"
@@ -100,9 +101,11 @@ class Usage:
     storage_gb_hours: float = 0.0
     instance_seconds: dict[str, float] = field(default_factory=dict)
     billed: bool = False
+    spot_discount: float | None = None  # config cost.spot_discount; None: emr_platform.pricing's default
 
     def metadata(self) -> dict[str, Any]:
-        """Numeric materialization metadata (so the Dagster UI plots it over time)."""
+        """Numeric materialization metadata (so the Dagster UI plots it over time), with
+        ``cost_usd`` priced by :func:`emr_platform.pricing.cost_metadata`."""
         metadata: dict[str, Any] = {
             "substrate": self.substrate,
             "job_seconds": round(self.job_seconds, 3),
@@ -114,7 +117,8 @@ class Usage:
         if self.instance_seconds:
             metadata["instance_seconds"] = dg.MetadataValue.json(self.instance_seconds)
             metadata["instance_hours"] = round(sum(self.instance_seconds.values()) / 3600, 6)
-        return metadata
+        discount = pricing.DEFAULT_SPOT_DISCOUNT if self.spot_discount is None else self.spot_discount
+        return {**metadata, **pricing.cost_metadata(self, discount)}
 
 
 def with_usage(results: Sequence[SparkResult], usage: Usage) -> list[SparkResult]:
