@@ -1,20 +1,85 @@
-"""The ``emr-platform`` command line. Sub-apps: ``config`` (this file); more are added with ``app.add_typer``."""
+"""The ``emr-platform`` command line: ``config`` (validate, schema, show), ``files`` (a team's lake
+prefix: ls, tree, upload, download, preview, rm) and ``team new``.
+
+Every command loads the config through :func:`emr_platform.config.load_config` from ``--root``
+(default: the repository). Expected failures (bad config, refused path, missing file, AWS errors)
+print one clear line on stderr and exit 1, without a traceback.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+from rich.tree import Tree
 
-from emr_platform.config import ConfigError, load_config
+from emr_platform.config import REPO_ROOT, ConfigError, PlatformConfig, load_config
 from emr_platform.config import json_schema as config_json_schema
 
 app = typer.Typer(help="EMR data platform: config, files and teams.", no_args_is_help=True)
 config_app = typer.Typer(help="Validate, show and export the platform config.", no_args_is_help=True)
+files_app = typer.Typer(help="Browse, transfer, preview and remove files in a team's lake prefix.", no_args_is_help=True)
+team_app = typer.Typer(help="Add teams.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(files_app, name="files")
+app.add_typer(team_app, name="team")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep and logs
+_state = {"root": REPO_ROOT}
+
+STAGE_HELP = "Stage to merge (default: $EMR_PLATFORM_STAGE or local)."
+TeamOption = typer.Option(..., "--team", "-t", help="The team whose prefix the path is relative to.")
+StageOption = typer.Option(None, "--stage", "-s", help=STAGE_HELP)
+
+
+@app.callback()
+def main(
+    root: Path = typer.Option(REPO_ROOT, "--root", help="Repository holding config.yml, stages/, workspace.yaml, assets/."),
+) -> None:
+    """EMR data platform: config, files and teams."""
+    _state["root"] = root
+
+
+@contextlib.contextmanager
+def _clean_errors() -> Iterator[None]:
+    """Expected failures as one line on stderr and exit code 1."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from emr_platform.preview import PreviewError
+    from emr_platform.storage import PathError
+
+    try:
+        yield
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error[/red] {problem}", highlight=False, markup=True)
+        raise typer.Exit(1) from None
+    except (PathError, PreviewError, FileNotFoundError, FileExistsError, PermissionError) as exc:
+        err.print(f"[red]error[/red] {_escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        err.print(f"[red]error[/red] S3: {error.get('Code')}: {_escape(error.get('Message', str(exc)))}", highlight=False)
+        raise typer.Exit(1) from None
+    except BotoCoreError as exc:
+        err.print(f"[red]error[/red] AWS: {_escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _config(stage: str | None) -> PlatformConfig:
+    return load_config(stage, root=_state["root"])
 
 
 @config_app.command("schema")
@@ -24,23 +89,225 @@ def config_schema() -> None:
 
 
 @config_app.command("validate")
-def config_validate(stage: str = typer.Option(None, help="Stage to merge (default: $EMR_PLATFORM_STAGE or local).")) -> None:
+def config_validate(stage: str = typer.Option(None, help=STAGE_HELP)) -> None:
     """Load config.yml + stages/<stage>.yml; print every problem and exit 1 if there is any."""
-    try:
-        config = load_config(stage)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error[/red] {problem}", highlight=False)
-        raise typer.Exit(1) from None
+    with _clean_errors():
+        config = _config(stage)
     console.print(f"[green]ok[/green] stage {config.stage}: {len(config.teams)} teams", highlight=False)
 
 
 @config_app.command("show")
-def config_show(stage: str = typer.Option(None, help="Stage to merge (default: $EMR_PLATFORM_STAGE or local).")) -> None:
+def config_show(stage: str = typer.Option(None, help=STAGE_HELP)) -> None:
     """Print the merged config of a stage as JSON."""
-    try:
-        config = load_config(stage)
-    except ConfigError as exc:
-        err.print(str(exc), highlight=False)
-        raise typer.Exit(1) from None
+    with _clean_errors():
+        config = _config(stage)
     typer.echo(config.model_dump_json(indent=2))
+
+
+# files ---------------------------------------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+def _storage(team: str, stage: str | None, threshold_mib: int = 8, chunk_mib: int = 8):
+    from emr_platform.storage import open_storage
+
+    return open_storage(
+        _config(stage), team, multipart_threshold=threshold_mib * MIB, multipart_chunksize=chunk_mib * MIB
+    )
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+class _RichProgress:
+    """The storage module's progress protocol on a rich progress bar."""
+
+    def __init__(self, progress: Progress, label: str):
+        self.progress, self.label, self.task = progress, label, None
+
+    def begin(self, total_bytes: int) -> None:
+        self.task = self.progress.add_task(self.label, total=total_bytes)
+
+    def advance(self, n_bytes: int) -> None:
+        self.progress.advance(self.task, n_bytes)
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        console=err, transient=False,
+    )
+
+
+@files_app.command("ls")
+def files_ls(path: str = typer.Argument("", help="Relative to the team's prefix, or lake://<team>/..."),
+             team: str = TeamOption, stage: str = StageOption) -> None:
+    """List a directory (or one file) of the team's prefix or an upstream team's."""
+    with _clean_errors():
+        storage = _storage(team, stage)
+        target = storage.resolve(path)
+        entries = storage.list(target)
+    table = Table("name", "size", title=str(target), title_justify="left")
+    for entry in entries:
+        table.add_row(entry.relative + ("/" if entry.is_dir else ""), _size(entry.size), style="bold blue" if entry.is_dir else None)
+    console.print(table)
+
+
+@files_app.command("tree")
+def files_tree(path: str = typer.Argument("", help="Relative to the team's prefix, or lake://<team>/..."),
+               team: str = TeamOption, stage: str = StageOption) -> None:
+    """Every file under a directory, as a tree with sizes."""
+    with _clean_errors():
+        storage = _storage(team, stage)
+        target = storage.resolve(path)
+        entries = list(storage.walk(target))
+        if not entries:
+            entries = storage.list(target)  # a single file, or FileNotFoundError
+    tree = Tree(f"[bold]{_escape(str(target))}[/bold]")
+    nodes: dict[str, Tree] = {"": tree}
+    for entry in entries:
+        parts = entry.relative.split("/")
+        for depth in range(1, len(parts)):
+            parent, here = "/".join(parts[: depth - 1]), "/".join(parts[:depth])
+            if here not in nodes:
+                nodes[here] = nodes[parent].add(f"[bold blue]{_escape(parts[depth - 1])}/[/bold blue]")
+        nodes["/".join(parts[:-1])].add(f"{_escape(parts[-1])} [dim]{_size(entry.size)}[/dim]")
+    console.print(tree)
+
+
+@files_app.command("upload")
+def files_upload(
+    local: Path = typer.Argument(..., help="Local file or directory."),
+    path: str = typer.Argument("", help="Destination in the team's own prefix (end with / to keep the file name)."),
+    team: str = TeamOption,
+    stage: str = StageOption,
+    multipart_threshold_mib: int = typer.Option(8, min=5, help="Files larger than this go up in parts (S3), MiB."),
+    multipart_chunk_mib: int = typer.Option(8, min=5, help="Part size (S3; at least 5 MiB), MiB."),
+) -> None:
+    """Upload a file or directory into the team's own prefix (multipart on S3, with a progress bar)."""
+    with _clean_errors():
+        storage = _storage(team, stage, multipart_threshold_mib, multipart_chunk_mib)
+        with _progress() as progress:
+            written = storage.upload(local, path, _RichProgress(progress, "upload"))
+    for target in written:
+        console.print(f"[green]uploaded[/green] {_escape(str(target))}", highlight=False)
+
+
+@files_app.command("download")
+def files_download(
+    path: str = typer.Argument(..., help="Relative to the team's prefix, or lake://<team>/... (upstream teams too)."),
+    local: Path = typer.Argument(Path("."), help="Local destination file or directory."),
+    team: str = TeamOption,
+    stage: str = StageOption,
+) -> None:
+    """Download a file or directory (multipart on S3, with a progress bar)."""
+    with _clean_errors():
+        storage = _storage(team, stage)
+        with _progress() as progress:
+            written = storage.download(path, local, _RichProgress(progress, "download"))
+    for file in written:
+        console.print(f"[green]downloaded[/green] {_escape(str(file))}", highlight=False)
+
+
+@files_app.command("preview")
+def files_preview(
+    path: str = typer.Argument(..., help="A parquet/CSV/JSON file or a directory of parquet part files."),
+    team: str = TeamOption,
+    stage: str = StageOption,
+    rows: int = typer.Option(10, "--rows", "-n", min=0, help="How many rows to show."),
+) -> None:
+    """Schema and first rows of parquet (file or directory), CSV or JSON; parquet row counts come from footers."""
+    from emr_platform.preview import preview
+
+    with _clean_errors():
+        storage = _storage(team, stage)
+        target = storage.resolve(path)
+        result = preview(*storage.arrow_path(target), rows=rows)
+    total = "unknown (not counted)" if result.total_rows is None else f"{result.total_rows:,}"
+    console.print(f"[bold]{_escape(str(target))}[/bold]  {result.format}, {result.files} file(s), rows: {total}", highlight=False)
+    schema = Table("column", "type", title="schema", title_justify="left")
+    for field in result.schema:
+        schema.add_row(_escape(field.name), _escape(str(field.type)))
+    console.print(schema)
+    console.print(_rows_table(result.head))
+
+
+WIDE_COLUMNS = 6
+
+
+def _cell(value) -> str:
+    return "[dim]null[/dim]" if value is None else _escape(str(value))
+
+
+def _rows_table(head) -> Table:
+    """Rows as a table; a wide table is transposed (one line per column) so it stays readable in a terminal."""
+    title = f"first {head.num_rows} rows"
+    if head.num_columns <= WIDE_COLUMNS:
+        table = Table(*[_escape(name) for name in head.column_names], title=title, title_justify="left")
+        for record in head.to_pylist():
+            table.add_row(*[_cell(v) for v in record.values()])
+        return table
+    table = Table("column", *[f"row {i + 1}" for i in range(head.num_rows)], title=title + " (transposed)", title_justify="left")
+    for name, column in zip(head.column_names, head.columns):
+        table.add_row(_escape(name), *[_cell(v) for v in column.to_pylist()])
+    return table
+
+
+@files_app.command("rm")
+def files_rm(
+    path: str = typer.Argument(..., help="A file or directory of the team's own prefix."),
+    team: str = TeamOption,
+    stage: str = StageOption,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Remove a file or directory of the team's own prefix (asks first unless --yes)."""
+    with _clean_errors():
+        storage = _storage(team, stage)
+        files = storage.removal(path)
+        if not yes:
+            console.print(f"{len(files)} file(s) under {_escape(str(storage.resolve(path, write=True)))}:", highlight=False)
+            for target in files[:10]:
+                console.print(f"  {_escape(str(target))}", highlight=False)
+            if len(files) > 10:
+                console.print(f"  ... and {len(files) - 10} more")
+            if not typer.confirm("Remove them?", default=False):
+                err.print("nothing removed")
+                raise typer.Exit(1)
+        storage.remove(path)
+    console.print(f"[green]removed[/green] {len(files)} file(s)", highlight=False)
+
+
+# team ----------------------------------------------------------------------------------------
+
+
+@team_app.command("new")
+def team_new(
+    name: str = typer.Argument(..., help="Lower-case letters, digits and single hyphens; becomes S3 prefixes and IAM names."),
+    owner: list[str] = typer.Option([], "--owner", help="Owner e-mail (repeat for several); default <name>@example.com."),
+    substrate: str = typer.Option("emr-serverless", help="Default substrate: local, emr-serverless or emr-classic."),
+    job_size: str = typer.Option("small", help="Default job size, a key of job_sizes."),
+    budget_usd: float = typer.Option(100, help="Monthly budget, USD."),
+    upstream: list[str] = typer.Option([], "--upstream", help="Team whose prefix this team may read (repeatable)."),
+    description: str = typer.Option("", help="One line about the team."),
+) -> None:
+    """Declare a team in config.yml, scaffold assets/<name>/ with an example Spark asset, list it in workspace.yaml."""
+    from emr_platform.scaffold import TeamRequest, new_team
+
+    request = TeamRequest(name, list(owner), substrate, job_size, budget_usd, list(upstream), description)
+    with _clean_errors():
+        result = new_team(request, root=_state["root"])
+    for path in [result.config_file, result.workspace_file, *result.files]:
+        console.print(f"[green]wrote[/green] {_escape(str(path))}", highlight=False)
+    console.print(f"code location [bold]{name}[/bold] (module assets.{request.package}); `dagster dev -w workspace.yaml` shows it.")
+
+
+if __name__ == "__main__":
+    app()

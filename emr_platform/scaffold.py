@@ -1,0 +1,186 @@
+"""``team new``: declare a team in config.yml, scaffold its code location, list it in workspace.yaml.
+
+config.yml and workspace.yaml are edited with ruamel.yaml's round-trip mode, so their comments
+and key order stay. Nothing is written unless every stage still validates with the new team;
+on a failure the files written so far are put back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from emr_platform.config import CONFIG_FILE, REPO_ROOT, TEAM_NAME_PATTERN, ConfigError, available_stages, load_config
+
+WORKSPACE_FILE = "workspace.yaml"
+EXAMPLE_DOMAIN = "examples"
+EXAMPLE_TABLE = "numbers"
+
+INIT_TEMPLATE = '''"""Code location of team {name}. Add one SparkAssetSpec per asset to SPECS; job scripts live in jobs/."""
+
+from pathlib import Path
+
+from emr_platform.factory import team_definitions
+from emr_platform.spec import SparkAssetSpec, non_empty, not_null, unique
+
+SPECS = [
+    SparkAssetSpec(
+        domain="{domain}",
+        table="{table}",
+        script="jobs/{table}.py",
+        description="Example: the numbers 1 to 100 with their squares. Replace with the team's first real asset.",
+        checks=(non_empty(), not_null("n", "square"), unique("n")),
+    ),
+]
+
+defs = team_definitions("{name}", SPECS, Path(__file__).parent)
+'''
+
+JOB_TEMPLATE = '''"""Example job: the numbers 1 to 100 and their squares. Reads inputs["<name>"] when the spec declares inputs."""
+
+from pyspark.sql import functions as F
+
+import jobkit
+
+
+def transform(spark, inputs, params):
+    return spark.range(1, 101).select(F.col("id").alias("n"), (F.col("id") * F.col("id")).alias("square"))
+
+
+if __name__ == "__main__":
+    jobkit.run(transform)
+'''
+
+
+@dataclass(frozen=True)
+class TeamRequest:
+    """The settings of a new team (see ``TeamSettings`` in config.py); ``budget_usd`` is USD per month."""
+
+    name: str
+    owners: list[str] = field(default_factory=list)
+    substrate: str = "emr-serverless"
+    job_size: str = "small"
+    budget_usd: float = 100
+    upstream_teams: list[str] = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def package(self) -> str:
+        return self.name.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    """What :func:`new_team` wrote, paths absolute."""
+
+    config_file: Path
+    workspace_file: Path
+    package_dir: Path
+    files: list[Path]
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip: keeps comments, order and quoting
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    # keep an explicit `null` (round-trip mode would write nothing after the colon)
+    yaml.representer.add_representer(
+        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return yaml
+
+
+def _dump(yaml: YAML, data) -> str:
+    out = StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _team_entry(request: TeamRequest) -> CommentedMap:
+    entry = CommentedMap()
+    entry["description"] = request.description or f"Team {request.name}."
+    owners = CommentedSeq(request.owners or [f"{request.name}@example.com"])
+    owners.fa.set_flow_style()
+    entry["owners"] = owners
+    entry["substrate"] = request.substrate
+    entry["job_size"] = request.job_size
+    entry["budget_usd"] = request.budget_usd
+    if request.upstream_teams:
+        upstream = CommentedSeq(request.upstream_teams)
+        upstream.fa.set_flow_style()
+        entry["upstream_teams"] = upstream
+    return entry
+
+
+def _workspace_entry(request: TeamRequest) -> CommentedMap:
+    module = CommentedMap()
+    module["module_name"] = f"assets.{request.package}"
+    module["location_name"] = request.name
+    entry = CommentedMap()
+    entry["python_module"] = module
+    return entry
+
+
+def check_name(name: str, root: Path | str = REPO_ROOT) -> None:
+    """Raise ``ConfigError`` when ``name`` is not a valid team name or is already declared or scaffolded."""
+    root = Path(root)
+    if not re.match(TEAM_NAME_PATTERN, name):
+        raise ConfigError(
+            [
+                f"{name!r}: expected a team name of 2-31 lower-case letters, digits and single hyphens, "
+                "starting with a letter (it becomes part of S3 prefixes and IAM names)"
+            ]
+        )
+    teams = _yaml().load((root / CONFIG_FILE).read_text()).get("teams") or {}
+    if name in teams:
+        raise ConfigError([f"{CONFIG_FILE}: teams.{name}: team is already declared"])
+    package_dir = root / "assets" / name.replace("-", "_")
+    if package_dir.exists():
+        raise ConfigError([f"{package_dir}: already exists"])
+
+
+def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
+    """Add team ``request.name`` to ``<root>/config.yml`` and ``<root>/workspace.yaml`` and scaffold
+    ``<root>/assets/<name_with_underscores>/`` with one example Spark asset ``[name, examples, numbers]``.
+
+    Raises ``ConfigError`` for an invalid or taken name, or when any stage fails to validate with
+    the new team (e.g. an unknown job size or upstream team); then nothing is left changed.
+    """
+    root = Path(root)
+    check_name(request.name, root)
+    yaml = _yaml()
+    config_path, workspace_path = root / CONFIG_FILE, root / WORKSPACE_FILE
+    config_before, workspace_before = config_path.read_text(), workspace_path.read_text()
+
+    config_doc = yaml.load(config_before)
+    config_doc["teams"][request.name] = _team_entry(request)
+    workspace_doc = yaml.load(workspace_before)
+    if any(e["python_module"]["location_name"] == request.name for e in workspace_doc["load_from"]):
+        raise ConfigError([f"{WORKSPACE_FILE}: location {request.name!r} is already listed"])
+    workspace_doc["load_from"].append(_workspace_entry(request))
+
+    package_dir = root / "assets" / request.package
+    init_file, job_file = package_dir / "__init__.py", package_dir / "jobs" / f"{EXAMPLE_TABLE}.py"
+    try:
+        config_path.write_text(_dump(yaml, config_doc))
+        for stage in available_stages(root):
+            load_config(stage, root=root)  # raises ConfigError naming the file and key
+        job_file.parent.mkdir(parents=True)
+        init_file.write_text(INIT_TEMPLATE.format(name=request.name, domain=EXAMPLE_DOMAIN, table=EXAMPLE_TABLE))
+        job_file.write_text(JOB_TEMPLATE)
+        workspace_path.write_text(_dump(yaml, workspace_doc))
+    except BaseException:
+        config_path.write_text(config_before)
+        workspace_path.write_text(workspace_before)
+        for path in (job_file, init_file, job_file.parent, package_dir):
+            if path.is_file():
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        raise
+    return Scaffold(config_path, workspace_path, package_dir, [init_file, job_file])
