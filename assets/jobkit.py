@@ -98,11 +98,27 @@ def evaluate_checks(
     return results
 
 
-def _markdown_preview(table: DataFrame) -> str:
-    rows = [row.asDict() for row in table.limit(PREVIEW_ROWS).collect()]
-    header = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns)
-    body = "".join("\n| " + " | ".join(str(r[c]) for c in table.columns) + " |" for r in rows)
+PREVIEW_CELL_CHARS = 60
+
+
+def _markdown_cell(value: Any) -> str:
+    # A "|" would end the cell and a newline the row; null is shown as Spark shows it.
+    text = "null" if value is None else str(value)
+    if len(text) > PREVIEW_CELL_CHARS:
+        text = text[: PREVIEW_CELL_CHARS - 1] + "…"
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def markdown_table(columns: list[str], rows: list[tuple]) -> str:
+    """A GitHub-flavoured markdown table; cells are escaped and cut to ``PREVIEW_CELL_CHARS`` characters."""
+    header = "| " + " | ".join(map(_markdown_cell, columns)) + " |\n|" + "---|" * len(columns)
+    body = "".join("\n| " + " | ".join(map(_markdown_cell, row)) + " |" for row in rows)
     return header + body
+
+
+def _markdown_preview(table: DataFrame) -> str:
+    # Rows as tuples: asDict() would merge columns of the same name.
+    return markdown_table(table.columns, [tuple(row) for row in table.limit(PREVIEW_ROWS).collect()])
 
 
 def _metadata(table: DataFrame, rows: int, output: str, metrics: dict[str, float], seconds: float) -> dict:
