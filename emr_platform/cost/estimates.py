@@ -1,0 +1,48 @@
+"""The cost estimates Spark materializations recorded in Dagster's event log (``cost_usd`` metadata)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+
+PAGE = 1000
+
+
+def estimate_rows(instance: dg.DagsterInstance, since: dt.datetime) -> list[dict[str, Any]]:
+    """One row per materialization since ``since`` (UTC) that carries ``cost_usd``.
+
+    Row: ``date`` (UTC day), ``team`` (first part of the asset key), ``asset``
+    (``team/domain/table``), ``substrate``, ``cost_usd`` (USD), ``cost_basis``, ``run_id``.
+    """
+    rows = []
+    for key in instance.get_asset_keys():
+        cursor = None
+        while True:
+            result = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=key, after_timestamp=since.timestamp()), limit=PAGE, cursor=cursor
+            )
+            for record in result.records:
+                metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+                if "cost_usd" not in metadata:
+                    continue
+                rows.append(
+                    {
+                        "date": dt.datetime.fromtimestamp(record.timestamp, dt.UTC).date().isoformat(),
+                        "team": key.path[0],
+                        "asset": key.to_user_string(),
+                        "substrate": _text(metadata.get("substrate"), "unknown"),
+                        "cost_usd": float(metadata["cost_usd"].value),
+                        "cost_basis": _text(metadata.get("cost_basis"), ""),
+                        "run_id": record.run_id,
+                    }
+                )
+            if not result.has_more:
+                break
+            cursor = result.cursor
+    return rows
+
+
+def _text(value: Any, default: str) -> str:
+    return str(value.value) if value is not None else default
