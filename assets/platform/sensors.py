@@ -30,7 +30,8 @@ def budget_sensor(config: PlatformConfig) -> dg.SensorDefinition:
         if not fired:
             return dg.SensorResult(skip_reason="no budget threshold newly reached", cursor=cursor)
         run_key = f"budget-{report.month}-" + ",".join(f"{a.team}:{a.threshold:g}" for a in fired)
-        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags={"cost/alerts": str(len(fired))})], cursor=cursor)
+        request = dg.RunRequest(run_key=run_key, asset_selection=[REPORT_KEY], tags={"cost/alerts": str(len(fired))})
+        return dg.SensorResult(run_requests=[request], cursor=cursor)
 
     return _budget
 
