@@ -1,0 +1,88 @@
+"""``emr-platform team new`` on a copy of the repository, then loading the new code location."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from emr_platform import factory
+from emr_platform.config import REPO_ROOT, load_config
+from emr_platform.demo import workspace_locations
+from emr_platform.scaffold import TeamRequest, new_team
+
+
+def load_location(root: Path, team: str, monkeypatch) -> dg.Definitions:
+    """Import ``<root>/assets/<team>/__init__.py`` as Dagster would, its config read from ``root``."""
+    # The generated module calls team_definitions() without a config: bind the real loader to the copy.
+    monkeypatch.setattr(factory, "load_config", functools.partial(load_config, root=root))
+    package = root / "assets" / team.replace("-", "_")
+    name = f"assets.{package.name}"
+    spec = importlib.util.spec_from_file_location(name, package / "__init__.py", submodule_search_locations=[str(package)])
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module.defs
+
+
+def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypatch):
+    before = (repo / "config.yml").read_text()
+    result = cli("team", "new", "ml-ops", "--owner", "mlops@example.com", "--upstream", "data-science", "--budget-usd", "250")
+    assert result.exit_code == 0, result.output
+
+    after = (repo / "config.yml").read_text()
+    # only insertions: every original line (comments included) stays, in order
+    edits = difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(), autojunk=False).get_opcodes()
+    assert {op for op, *_ in edits} == {"equal", "insert"}
+    assert "  ml-ops:\n    description: Team ml-ops.\n    owners: [mlops@example.com]" in after
+    team = load_config("local", root=repo).team("ml-ops")
+    assert (team.owners, team.upstream_teams, team.budget_usd, team.job_size) == (["mlops@example.com"], ["data-science"], 250, "small")
+
+    assert workspace_locations(repo)["ml-ops"] == "assets.ml_ops"
+    job = (repo / "assets" / "ml_ops" / "jobs" / "numbers.py").read_text()
+    assert job.rstrip().endswith("jobkit.run(transform)")
+
+    defs = load_location(repo, "ml-ops", monkeypatch)
+    dg.Definitions.validate_loadable(defs)
+    graph = defs.resolve_asset_graph()
+    (key,) = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+    node = graph.get(key)
+    assert key.path == ["ml-ops", "examples", "numbers"]
+    assert {"team:ml-ops", "mlops@example.com"} <= set(node.owners)
+    assert set(node.kinds) == {"spark", "local"}  # stage local forces local Spark
+    assert node.tags["team"] == "ml-ops" and node.check_keys
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Data_Science", "expected a team name"),
+        ("9lives", "expected a team name"),
+        ("double--hyphen", "expected a team name"),
+        ("x", "expected a team name"),
+        ("analytics", "teams.analytics: team is already declared"),
+    ],
+)
+def test_team_new_refuses_bad_or_taken_names(cli, repo, name, message):
+    before = {p: p.read_text() for p in (repo / "config.yml", repo / "workspace.yaml")}
+    result = cli("team", "new", name)
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
+    assert {p: p.read_text() for p in before} == before
+    assert not any((repo / "assets").iterdir())
+
+
+def test_team_new_leaves_nothing_behind_when_the_config_would_be_invalid(repo):
+    before = {p: p.read_text() for p in (repo / "config.yml", repo / "workspace.yaml")}
+    with pytest.raises(Exception, match="teams.ml-ops.job_size: expected one of"):
+        new_team(TeamRequest("ml-ops", job_size="huge"), root=repo)
+    assert {p: p.read_text() for p in before} == before
+    assert not (repo / "assets" / "ml_ops").exists()
+
+
+def test_the_real_repository_is_untouched():
+    assert "ml-ops" not in load_config("local", root=REPO_ROOT).teams
