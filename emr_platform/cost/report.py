@@ -26,7 +26,7 @@ class CostReport:
     for days it has, the recorded estimates for the others; ``month_to_date`` and ``budgets``:
     USD per team; ``top_assets``: ``{"asset", "team", "usd", "runs"}`` by estimated cost;
     ``reconciliation``: per team, estimate vs Cost Explorer (EMR services only) over the days
-    Cost Explorer covers (``cost_explorer_usd`` None when it covers none).
+    Cost Explorer covers (when it covers none: the month's estimate, ``cost_explorer_usd`` None).
     """
 
     month: str
@@ -93,7 +93,8 @@ def build_report(
 def _reconcile(ce_rows, covered: set[str], estimates, teams: list[str]) -> list[dict[str, Any]]:
     rows = []
     for team in teams:
-        estimate = sum(e["cost_usd"] for e in estimates if e["team"] == team and e["date"] in covered)
+        # Without any Cost Explorer day there is nothing to compare: show the month's estimate.
+        estimate = sum(e["cost_usd"] for e in estimates if e["team"] == team and (e["date"] in covered or not covered))
         actual = sum(
             r["amount"] for r in ce_rows if r["team"] == team and r["date"] in covered and r["substrate"] in EMR_SUBSTRATES
         )
