@@ -240,6 +240,8 @@ class LocalStorage(LakeStorage):
         if path.is_file():
             return [Entry(path.name, path.stat().st_size)]
         if not path.is_dir():
+            if not target.key:
+                return []  # a team's prefix exists before its first file
             raise FileNotFoundError(f"{target}: no such file or directory")
         return [Entry(c.name, c.stat().st_size if c.is_file() else None) for c in sorted(path.iterdir())]
 
@@ -311,7 +313,7 @@ class S3Storage(LakeStorage):
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
             entries += [Entry(p["Prefix"][len(prefix) :].rstrip("/"), None) for p in page.get("CommonPrefixes", [])]
             entries += [Entry(o["Key"][len(prefix) :], o["Size"]) for o in page.get("Contents", [])]
-        if not entries:
+        if not entries and target.key:  # a team's prefix exists before its first object
             raise FileNotFoundError(f"{target}: no such file or directory")
         return sorted(entries, key=lambda e: e.relative)
 
