@@ -155,7 +155,10 @@ def files_ls(path: str = typer.Argument("", help="Relative to the team's prefix,
         storage = _storage(team, stage)
         target = storage.resolve(path)
         entries = storage.list(target)
-    table = Table("name", "size", title=str(target), title_justify="left")
+    console.print(f"[bold]{_escape(str(target))}[/bold]" + ("" if entries else "  (empty)"), highlight=False)
+    if not entries:
+        return
+    table = Table("name", "size")
     for entry in entries:
         table.add_row(entry.relative + ("/" if entry.is_dir else ""), _size(entry.size), style="bold blue" if entry.is_dir else None)
     console.print(table)
