@@ -7,7 +7,7 @@ import json
 import boto3
 import dagster as dg
 
-from assets.platform import platform_definitions
+from assets.platform_cost import platform_definitions
 from emr_platform.cost.budget import crossings
 from tests.cost.conftest import stage_config
 

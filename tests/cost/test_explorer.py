@@ -9,8 +9,8 @@ import boto3
 import dagster as dg
 import pytest
 
-from assets.platform import platform_definitions
-from assets.platform.cost_assets import COST_EXPLORER_KEY
+from assets.platform_cost import platform_definitions
+from assets.platform_cost.cost_assets import COST_EXPLORER_KEY
 from emr_platform.cost import explorer
 from tests.cost.conftest import day_result, seed_cost_and_usage, stage_config
 

@@ -7,7 +7,7 @@ import dagster as dg
 from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from assets.platform import platform_definitions
+from assets.platform_cost import platform_definitions
 from tests.cost.conftest import stage_config
 
 ROLE = "arn:aws:iam::123456789012:role/emr-platform-dev-analytics"

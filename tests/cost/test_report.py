@@ -7,8 +7,8 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from assets.platform import platform_definitions
-from assets.platform.cost_assets import COST_EXPLORER_KEY, REPORT_KEY
+from assets.platform_cost import platform_definitions
+from assets.platform_cost.cost_assets import COST_EXPLORER_KEY, REPORT_KEY
 from emr_platform.cost.report import build_report, render_chart, render_markdown, render_text
 from emr_platform.cost.sources import current_report
 from tests.cost.conftest import stage_config

@@ -3,14 +3,16 @@
 Assets ``platform/cost/cost_explorer_daily`` (daily partitions; stages with Cost Explorer
 only) and ``platform/cost/team_cost_report``; the schedule re-materializing the last 3
 days; the budget sensor and (stages with AWS) the orphan sensor. See docs/cost.md.
+Not named ``platform``: job scripts run with ``assets/`` on PYTHONPATH, where that name
+would shadow the standard library module pyspark imports.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from assets.platform.cost_assets import cost_explorer_daily, last_days_schedule, team_cost_report
-from assets.platform.sensors import budget_sensor, orphan_sensor
+from assets.platform_cost.cost_assets import cost_explorer_daily, last_days_schedule, team_cost_report
+from assets.platform_cost.sensors import budget_sensor, orphan_sensor
 from emr_platform.config import PlatformConfig, load_config
 
 OWNER = "platform"

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.platform.cost_assets import REPORT_KEY
+from assets.platform_cost.cost_assets import REPORT_KEY
 from emr_platform.config import PlatformConfig
 from emr_platform.cost import alerts, orphans
 from emr_platform.cost.budget import crossings
