@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape as _escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -24,7 +25,9 @@ from emr_platform.config import json_schema as config_json_schema
 
 app = typer.Typer(help="EMR data platform: config, files and teams.", no_args_is_help=True)
 config_app = typer.Typer(help="Validate, show and export the platform config.", no_args_is_help=True)
-files_app = typer.Typer(help="Browse, transfer, preview and remove files in a team's lake prefix.", no_args_is_help=True)
+files_app = typer.Typer(
+    help="Browse, transfer, preview and remove files in a team's lake prefix.", no_args_is_help=True
+)
 team_app = typer.Typer(help="Add teams.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(files_app, name="files")
@@ -40,7 +43,9 @@ StageOption = typer.Option(None, "--stage", "-s", help=STAGE_HELP)
 
 @app.callback()
 def main(
-    root: Path = typer.Option(REPO_ROOT, "--root", help="Repository holding config.yml, stages/, workspace.yaml, assets/."),
+    root: Path = typer.Option(
+        REPO_ROOT, "--root", help="Repository holding config.yml, stages/, workspace.yaml, assets/."
+    ),
 ) -> None:
     """EMR data platform: config, files and teams."""
     _state["root"] = root
@@ -65,17 +70,12 @@ def _clean_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        err.print(f"[red]error[/red] S3: {error.get('Code')}: {_escape(error.get('Message', str(exc)))}", highlight=False)
+        message = _escape(error.get("Message", str(exc)))
+        err.print(f"[red]error[/red] S3: {error.get('Code')}: {message}", highlight=False)
         raise typer.Exit(1) from None
     except BotoCoreError as exc:
         err.print(f"[red]error[/red] AWS: {_escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def _config(stage: str | None) -> PlatformConfig:
@@ -160,7 +160,8 @@ def files_ls(path: str = typer.Argument("", help="Relative to the team's prefix,
         return
     table = Table("name", "size")
     for entry in entries:
-        table.add_row(entry.relative + ("/" if entry.is_dir else ""), _size(entry.size), style="bold blue" if entry.is_dir else None)
+        name = _escape(entry.relative + ("/" if entry.is_dir else ""))
+        table.add_row(name, _size(entry.size), style="bold blue" if entry.is_dir else None)
     console.print(table)
 
 
@@ -235,7 +236,8 @@ def files_preview(
         target = storage.resolve(path)
         result = preview(*storage.arrow_path(target), rows=rows)
     total = "unknown (not counted)" if result.total_rows is None else f"{result.total_rows:,}"
-    console.print(f"[bold]{_escape(str(target))}[/bold]  {result.format}, {result.files} file(s), rows: {total}", highlight=False)
+    summary = f"{result.format}, {result.files} file(s), rows: {total}"
+    console.print(f"[bold]{_escape(str(target))}[/bold]  {summary}", highlight=False)
     schema = Table("column", "type", title="schema", title_justify="left")
     for field in result.schema:
         schema.add_row(_escape(field.name), _escape(str(field.type)))
@@ -258,7 +260,8 @@ def _rows_table(head) -> Table:
         for record in head.to_pylist():
             table.add_row(*[_cell(v) for v in record.values()])
         return table
-    table = Table("column", *[f"row {i + 1}" for i in range(head.num_rows)], title=title + " (transposed)", title_justify="left")
+    rows = [f"row {i + 1}" for i in range(head.num_rows)]
+    table = Table("column", *rows, title=title + " (transposed)", title_justify="left")
     for name, column in zip(head.column_names, head.columns):
         table.add_row(_escape(name), *[_cell(v) for v in column.to_pylist()])
     return table
@@ -276,7 +279,8 @@ def files_rm(
         storage = _storage(team, stage)
         files = storage.removal(path)
         if not yes:
-            console.print(f"{len(files)} file(s) under {_escape(str(storage.resolve(path, write=True)))}:", highlight=False)
+            where = _escape(str(storage.resolve(path, write=True)))
+            console.print(f"{len(files)} file(s) under {where}:", highlight=False)
             for target in files[:10]:
                 console.print(f"  {_escape(str(target))}", highlight=False)
             if len(files) > 10:
@@ -293,8 +297,8 @@ def files_rm(
 
 @team_app.command("new")
 def team_new(
-    name: str = typer.Argument(..., help="Lower-case letters, digits and single hyphens; becomes S3 prefixes and IAM names."),
-    owner: list[str] = typer.Option([], "--owner", help="Owner e-mail (repeat for several); default <name>@example.com."),
+    name: str = typer.Argument(..., help="Lower-case letters, digits, single hyphens; part of S3 prefixes, IAM names."),
+    owner: list[str] = typer.Option([], "--owner", help="Owner e-mail (repeatable); default <name>@example.com."),
     substrate: str = typer.Option("emr-serverless", help="Default substrate: local, emr-serverless or emr-classic."),
     job_size: str = typer.Option("small", help="Default job size, a key of job_sizes."),
     budget_usd: float = typer.Option(100, help="Monthly budget, USD."),
@@ -309,7 +313,10 @@ def team_new(
         result = new_team(request, root=_state["root"])
     for path in [result.config_file, result.workspace_file, *result.files]:
         console.print(f"[green]wrote[/green] {_escape(str(path))}", highlight=False)
-    console.print(f"code location [bold]{name}[/bold] (module assets.{request.package}); `dagster dev -w workspace.yaml` shows it.")
+    console.print(
+        f"code location [bold]{name}[/bold] (module assets.{request.package}); "
+        "`dagster dev -w workspace.yaml` shows it."
+    )
 
 
 if __name__ == "__main__":

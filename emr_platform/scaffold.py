@@ -21,7 +21,7 @@ WORKSPACE_FILE = "workspace.yaml"
 EXAMPLE_DOMAIN = "examples"
 EXAMPLE_TABLE = "numbers"
 
-INIT_TEMPLATE = '''"""Code location of team {name}. Add one SparkAssetSpec per asset to SPECS; job scripts live in jobs/."""
+INIT_TEMPLATE = '''"""Code location of team {name}: one SparkAssetSpec per asset in SPECS, job scripts in jobs/."""
 
 from pathlib import Path
 
@@ -41,7 +41,7 @@ SPECS = [
 defs = team_definitions("{name}", SPECS, Path(__file__).parent)
 '''
 
-JOB_TEMPLATE = '''"""Example job: the numbers 1 to 100 and their squares. Reads inputs["<name>"] when the spec declares inputs."""
+JOB_TEMPLATE = '''"""Example job: the numbers 1 to 100 and their squares (a spec's inputs arrive as inputs[name])."""
 
 from pyspark.sql import functions as F
 

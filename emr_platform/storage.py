@@ -90,7 +90,9 @@ def resolve(config: PlatformConfig, team: str, path: str, write: bool = False) -
     elif config.lake.is_s3 and (path == root or path.startswith(root + "/")):
         rest = path[len(root) :]
     elif "://" in path:
-        raise PathError(f"{path}: not in the lake ({root}); use a path relative to {team}'s prefix or lake://<team>/...")
+        raise PathError(
+            f"{path}: not in the lake ({root}); use a path relative to {team}'s prefix or lake://<team>/..."
+        )
     elif path.startswith(("/", "\\", "~")) or (len(path) > 1 and path[1] == ":"):
         raise PathError(f"{path}: absolute paths are refused; use a path relative to {team}'s prefix")
     else:
@@ -167,7 +169,8 @@ class LakeStorage(ABC):
             raise FileNotFoundError(f"{local}: no such file or directory")
         target = self.resolve(path, write=True)
         if local.is_dir():
-            pairs = [(f, target.child(f.relative_to(local).as_posix())) for f in sorted(local.rglob("*")) if f.is_file()]
+            files = [f for f in sorted(local.rglob("*")) if f.is_file()]
+            pairs = [(f, target.child(f.relative_to(local).as_posix())) for f in files]
         else:
             into = path.endswith("/") or not target.key
             pairs = [(local, target.child(local.name) if into else target)]
@@ -200,7 +203,10 @@ class LakeStorage(ABC):
         return [dest for _, dest, _ in pairs]
 
     def removal(self, path: str) -> list[LakePath]:
-        """What :meth:`remove` would delete (files, own prefix only); raises :class:`PathError`, ``FileNotFoundError``."""
+        """The files :meth:`remove` would delete (own prefix only).
+
+        Raises :class:`PathError` (not the team's own prefix, or the whole prefix) and ``FileNotFoundError``.
+        """
         target = self.resolve(path, write=True)
         if not target.key:
             raise PathError(f"{path}: refusing to remove {self.team}'s whole prefix; name a path inside it")
@@ -310,7 +316,8 @@ class S3Storage(LakeStorage):
             return [Entry(target.name, head["ContentLength"])]
         prefix = self._key(target) + "/"
         entries = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
+        for page in pages:
             entries += [Entry(p["Prefix"][len(prefix) :].rstrip("/"), None) for p in page.get("CommonPrefixes", [])]
             entries += [Entry(o["Key"][len(prefix) :], o["Size"]) for o in page.get("Contents", [])]
         if not entries and target.key:  # a team's prefix exists before its first object
@@ -325,10 +332,14 @@ class S3Storage(LakeStorage):
                     yield Entry(obj["Key"][len(prefix) :], obj["Size"])
 
     def _put(self, local: Path, target: LakePath, progress: Progress) -> None:
-        self.client.upload_file(str(local), self.bucket, self._key(target), Config=self.transfer, Callback=progress.advance)
+        self.client.upload_file(
+            str(local), self.bucket, self._key(target), Config=self.transfer, Callback=progress.advance
+        )
 
     def _get(self, source: LakePath, local: Path, progress: Progress) -> None:
-        self.client.download_file(self.bucket, self._key(source), str(local), Config=self.transfer, Callback=progress.advance)
+        self.client.download_file(
+            self.bucket, self._key(source), str(local), Config=self.transfer, Callback=progress.advance
+        )
 
     def _delete(self, targets: list[LakePath]) -> None:
         keys = [{"Key": self._key(t)} for t in targets]
