@@ -75,3 +75,10 @@ def test_local_all_assets_job_reports_the_estimates_of_the_event_log(tmp_path):
     month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
     assert (tmp_path / f"lake/platform/cost/team_cost_report/{month}/chart.png").read_bytes().startswith(b"\x89PNG")
     assert "data-engineering" in render_text(current_report(instance, config))
+
+
+def test_workspace_lists_the_platform_location_after_the_teams():
+    from emr_platform.demo import workspace_locations
+
+    names = list(workspace_locations())
+    assert names[-1] == "platform" and workspace_locations()["platform"] == "assets.platform_cost"
