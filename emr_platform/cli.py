@@ -195,12 +195,13 @@ def files_upload(
     stage: str = StageOption,
     multipart_threshold_mib: int = typer.Option(8, min=5, help="Files larger than this go up in parts (S3), MiB."),
     multipart_chunk_mib: int = typer.Option(8, min=5, help="Part size (S3; at least 5 MiB), MiB."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files already in the lake."),
 ) -> None:
     """Upload a file or directory into the team's own prefix (multipart on S3, with a progress bar)."""
     with _clean_errors():
         storage = _storage(team, stage, multipart_threshold_mib, multipart_chunk_mib)
         with _progress() as progress:
-            written = storage.upload(local, path, _RichProgress(progress, "upload"))
+            written = storage.upload(local, path, _RichProgress(progress, "upload"), overwrite=force)
     for target in written:
         console.print(f"[green]uploaded[/green] {_escape(str(target))}", highlight=False)
 
@@ -211,12 +212,13 @@ def files_download(
     local: Path = typer.Argument(Path("."), help="Local destination file or directory."),
     team: str = TeamOption,
     stage: str = StageOption,
+    force: bool = typer.Option(False, "--force", help="Overwrite local files."),
 ) -> None:
     """Download a file or directory (multipart on S3, with a progress bar)."""
     with _clean_errors():
         storage = _storage(team, stage)
         with _progress() as progress:
-            written = storage.download(path, local, _RichProgress(progress, "download"))
+            written = storage.download(path, local, _RichProgress(progress, "download"), overwrite=force)
     for file in written:
         console.print(f"[green]downloaded[/green] {_escape(str(file))}", highlight=False)
 

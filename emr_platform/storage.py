@@ -158,11 +158,14 @@ class LakeStorage(ABC):
         filesystem, base = self.arrow_filesystem()
         return filesystem, "/".join(p for p in (base, target.owner, target.key) if p)
 
-    def upload(self, local: Path, path: str, progress: Progress | None = None) -> list[LakePath]:
+    def upload(
+        self, local: Path, path: str, progress: Progress | None = None, overwrite: bool = False
+    ) -> list[LakePath]:
         """Copy a local file or directory to ``path`` in the team's own prefix; returns what was written.
 
         A file goes to ``path`` (or ``path/<file name>`` when ``path`` is empty or ends with ``/``);
-        a directory's files go under ``path/``. Raises ``FileNotFoundError`` and :class:`PathError`.
+        a directory's files go under ``path/``. Raises ``FileNotFoundError``, :class:`PathError`, and
+        ``FileExistsError`` (before writing anything) when a file is there already and not ``overwrite``.
         """
         local = Path(local)
         if not local.exists():
@@ -174,17 +177,23 @@ class LakeStorage(ABC):
         else:
             into = path.endswith("/") or not target.key
             pairs = [(local, target.child(local.name) if into else target)]
+        existing = [str(dest) for _, dest in pairs if not overwrite and self.is_file(dest)]
+        if existing:
+            raise FileExistsError(f"{', '.join(existing[:3])}: already in the lake (use --force to overwrite)")
         progress = progress or _NoProgress()
         progress.begin(sum(f.stat().st_size for f, _ in pairs))
         for file, dest in pairs:
             self._put(file, dest, progress)
         return [dest for _, dest in pairs]
 
-    def download(self, path: str, local: Path, progress: Progress | None = None) -> list[Path]:
+    def download(
+        self, path: str, local: Path, progress: Progress | None = None, overwrite: bool = False
+    ) -> list[Path]:
         """Copy a lake file or directory (own or upstream prefix) to ``local``; returns the files written.
 
         A file goes to ``local`` (or ``local/<name>`` when ``local`` is a directory); a directory's
-        files go under ``local/``. Raises ``FileNotFoundError`` when nothing is at ``path``.
+        files go under ``local/``. Raises ``FileNotFoundError`` when nothing is at ``path``, and
+        ``FileExistsError`` (before writing anything) when a local file is there and not ``overwrite``.
         """
         source = self.resolve(path)
         local = Path(local)
@@ -195,6 +204,13 @@ class LakeStorage(ABC):
             pairs = [(source.child(e.relative), local / e.relative, e.size) for e in self.walk(source)]
             if not pairs:
                 raise FileNotFoundError(f"{source}: no such file or directory")
+            # an object key holding ".." must not write outside the destination directory
+            for _, dest, _ in pairs:
+                if not dest.resolve().is_relative_to(local.resolve()):
+                    raise PathError(f"{source}: object {dest.name} would be written outside {local}")
+        existing = [str(dest) for _, dest, _ in pairs if not overwrite and dest.exists()]
+        if existing:
+            raise FileExistsError(f"{', '.join(existing[:3])}: already exists (use --force to overwrite)")
         progress = progress or _NoProgress()
         progress.begin(sum(size for _, _, size in pairs))
         for item, dest, _ in pairs:

@@ -105,3 +105,15 @@ def test_config_commands(cli, repo):
     err = refused(cli("config", "validate", "--stage", "local"), "stages/local.yml: lake.root: expected a string, got 3")
     assert "stages/local.yml: execution.timeout_seconds: expected an integer, got 'five'" in err
     refused(cli("config", "show", "--stage", "nope"), "stages/nope.yml: no such stage")
+
+
+def test_transfers_never_overwrite_without_force(cli, uploaded, data_files, tmp_path):
+    csv = str(data_files / "flights.csv")
+    refused(cli("files", "upload", csv, "raw/", "--team", "data-engineering"), "already in the lake (use --force")
+    ok(cli("files", "upload", csv, "raw/", "--team", "data-engineering", "--force"))
+    dest = tmp_path / "mine.csv"
+    dest.write_text("my own work")
+    refused(cli("files", "download", "raw/flights.csv", str(dest), "--team", "data-engineering"), "already exists")
+    assert dest.read_text() == "my own work"
+    ok(cli("files", "download", "raw/flights.csv", str(dest), "--team", "data-engineering", "--force"))
+    assert dest.read_bytes() == (data_files / "flights.csv").read_bytes()

@@ -92,3 +92,12 @@ def test_missing_bucket_is_a_clean_error(cli, s3):
     s3.delete_bucket(Bucket=DEV_LAKE_BUCKET)
     result = cli("files", "ls", "--team", "analytics", "--stage", "dev")
     assert result.exit_code == 1 and "NoSuchBucket" in result.stderr and "Traceback" not in result.output
+
+
+def test_download_refuses_object_keys_that_climb_out_of_the_destination(cli, s3, tmp_path: Path):
+    s3.put_object(Bucket=DEV_LAKE_BUCKET, Key="analytics/out/ok.txt", Body=b"ok")
+    s3.put_object(Bucket=DEV_LAKE_BUCKET, Key="analytics/out/../../../evil.txt", Body=b"evil")
+    dest = tmp_path / "dest"
+    result = cli("files", "download", "out", str(dest), "--team", "analytics", "--stage", "dev")
+    assert result.exit_code == 1 and "would be written outside" in result.stderr, result.output
+    assert not list(tmp_path.rglob("evil.txt")) and not dest.exists()
