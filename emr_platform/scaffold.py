@@ -19,7 +19,8 @@ from emr_platform.config import CONFIG_FILE, REPO_ROOT, TEAM_NAME_PATTERN, Confi
 
 WORKSPACE_FILE = "workspace.yaml"
 EXAMPLE_DOMAIN = "examples"
-EXAMPLE_TABLE = "numbers"
+# Not a standard-library module name: the script's folder comes first on sys.path when it runs.
+EXAMPLE_TABLE = "squares"
 
 INIT_TEMPLATE = '''"""Code location of team {name}: one SparkAssetSpec per asset in SPECS, job scripts in jobs/."""
 
@@ -146,7 +147,7 @@ def check_name(name: str, root: Path | str = REPO_ROOT) -> None:
 
 def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
     """Add team ``request.name`` to ``<root>/config.yml`` and ``<root>/workspace.yaml`` and scaffold
-    ``<root>/assets/<name_with_underscores>/`` with one example Spark asset ``[name, examples, numbers]``.
+    ``<root>/assets/<name_with_underscores>/`` with one example Spark asset ``[name, examples, squares]``.
 
     Raises ``ConfigError`` for an invalid or taken name, or when any stage fails to validate with
     the new team (e.g. an unknown job size or upstream team); then nothing is left changed.

@@ -44,7 +44,7 @@ def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypat
     assert (team.owners, team.upstream_teams, team.budget_usd, team.job_size) == (["mlops@example.com"], ["data-science"], 250, "small")
 
     assert workspace_locations(repo)["ml-ops"] == "assets.ml_ops"
-    job = (repo / "assets" / "ml_ops" / "jobs" / "numbers.py").read_text()
+    job = (repo / "assets" / "ml_ops" / "jobs" / "squares.py").read_text()
     assert job.rstrip().endswith("jobkit.run(transform)")
 
     defs = load_location(repo, "ml-ops", monkeypatch)
@@ -52,7 +52,7 @@ def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypat
     graph = defs.resolve_asset_graph()
     (key,) = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
     node = graph.get(key)
-    assert key.path == ["ml-ops", "examples", "numbers"]
+    assert key.path == ["ml-ops", "examples", "squares"]
     assert {"team:ml-ops", "mlops@example.com"} <= set(node.owners)
     assert set(node.kinds) == {"spark", "local"}  # stage local forces local Spark
     assert node.tags["team"] == "ml-ops" and node.check_keys
@@ -86,3 +86,35 @@ def test_team_new_leaves_nothing_behind_when_the_config_would_be_invalid(repo):
 
 def test_the_real_repository_is_untouched():
     assert "ml-ops" not in load_config("local", root=REPO_ROOT).teams
+
+
+def test_scaffolded_asset_materializes_on_local_spark(cli, repo, tmp_path, connect_state, monkeypatch):
+    """The example job script runs for real (the suite's shared Spark Connect server), and its materialization
+    carries the markdown preview and column schema the Dagster UI shows."""
+    assert cli("team", "new", "ml-ops").exit_code == 0
+    module_defs = load_location(repo, "ml-ops", monkeypatch)
+    config = load_config("local", root=repo)
+    config = config.model_copy(
+        update={
+            "lake": config.lake.model_copy(update={"root": str(tmp_path / "lake")}),
+            "local_spark": config.local_spark.model_copy(update={"state_dir": str(connect_state)}),
+        }
+    )
+    specs = sys.modules["assets.ml_ops"].SPECS
+    defs = factory.team_definitions("ml-ops", specs, repo / "assets" / "ml_ops", config=config)
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+    assert keys == module_defs.resolve_asset_graph().get_all_asset_keys()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("all_assets").execute_in_process(instance=instance)
+        assert result.success
+        key = dg.AssetKey(["ml-ops", "examples", "squares"])
+        metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == 100
+    header, rule, *rows = metadata["preview"].value.splitlines()
+    assert (header, rule, len(rows)) == ("| n | square |", "|---|---|", 5)
+    for row in rows:  # which five rows Spark returns first is not fixed
+        n, square = (int(cell) for cell in row.strip("| ").split(" | "))
+        assert square == n * n
+    assert [c.name for c in metadata["dagster/column_schema"].schema.columns] == ["n", "square"]
+    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(checks) == 3 and all(check.passed for check in checks)
