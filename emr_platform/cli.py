@@ -63,7 +63,7 @@ def _clean_errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error[/red] {problem}", highlight=False, markup=True)
+            err.print(f"[red]error[/red] {_escape(problem)}", highlight=False)
         raise typer.Exit(1) from None
     except (PathError, PreviewError, FileNotFoundError, FileExistsError, PermissionError) as exc:
         err.print(f"[red]error[/red] {_escape(str(exc))}", highlight=False)
