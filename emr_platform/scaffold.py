@@ -7,7 +7,9 @@ on a failure the files written so far are put back.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -140,9 +142,13 @@ def check_name(name: str, root: Path | str = REPO_ROOT) -> None:
     teams = _yaml().load((root / CONFIG_FILE).read_text()).get("teams") or {}
     if name in teams:
         raise ConfigError([f"{CONFIG_FILE}: teams.{name}: team is already declared"])
-    package_dir = root / "assets" / name.replace("-", "_")
-    if package_dir.exists():
+    package = name.replace("-", "_")
+    package_dir = root / "assets" / package
+    if package_dir.exists() or package_dir.with_suffix(".py").exists():
         raise ConfigError([f"{package_dir}: already exists"])
+    # assets/ is on job scripts' PYTHONPATH: a package named like a module would shadow it there.
+    if package in sys.stdlib_module_names or importlib.util.find_spec(package) is not None:
+        raise ConfigError([f"{name!r}: package {package!r} would shadow the Python module of that name; pick another"])
 
 
 def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:

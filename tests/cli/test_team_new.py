@@ -66,6 +66,8 @@ def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypat
         ("double--hyphen", "expected a team name"),
         ("x", "expected a team name"),
         ("analytics", "teams.analytics: team is already declared"),
+        ("json", "would shadow the Python module"),
+        ("pandas", "would shadow the Python module"),
     ],
 )
 def test_team_new_refuses_bad_or_taken_names(cli, repo, name, message):
@@ -74,6 +76,13 @@ def test_team_new_refuses_bad_or_taken_names(cli, repo, name, message):
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
     assert {p: p.read_text() for p in before} == before
     assert not any((repo / "assets").iterdir())
+
+
+def test_team_new_refuses_a_name_taken_by_a_module_of_assets(cli, repo):
+    (repo / "assets" / "jobkit.py").write_text("# the job-side kit\n")
+    result = cli("team", "new", "jobkit")
+    assert result.exit_code == 1 and "assets/jobkit: already exists" in result.stderr
+    assert sorted(p.name for p in (repo / "assets").iterdir()) == ["jobkit.py"]
 
 
 def test_team_new_leaves_nothing_behind_when_the_config_would_be_invalid(repo):
