@@ -1,4 +1,5 @@
-"""``team new``: declare a team in config.yml, scaffold its code location, list it in workspace.yaml.
+"""``team new``: declare a team in config.yml, scaffold its code location, list it in workspace.yaml
+after the last team's location (before the platform's own).
 
 config.yml and workspace.yaml are edited with ruamel.yaml's round-trip mode, so their comments
 and key order stay. Nothing is written unless every stage still validates with the new team;
@@ -7,6 +8,7 @@ on a failure the files written so far are put back.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import re
 import sys
@@ -129,6 +131,43 @@ def _workspace_entry(request: TeamRequest) -> CommentedMap:
     return entry
 
 
+def _trailing_comments(entry: CommentedMap) -> list | None:
+    """Where ruamel keeps the comment lines that follow ``entry``: the comment list of its innermost last key
+    (the token at index 2). None when the entry does not end in a mapping's scalar."""
+    node = entry
+    while isinstance(node, CommentedMap) and node:
+        key = list(node)[-1]
+        if not isinstance(node[key], CommentedMap):
+            return node.ca.items.setdefault(key, [None, None, None, None])
+        node = node[key]
+    return None
+
+
+def _insert_location(load_from: CommentedSeq, index: int, entry: CommentedMap) -> None:
+    """Insert ``entry`` into workspace.yaml's ``load_from`` at ``index``, comments kept where they were.
+
+    ruamel attaches the comment and blank lines between two entries to the end of the first one; they
+    describe the entry below them, so when ``entry`` goes in between they move to the end of ``entry``.
+    Only an end-of-line comment stays on the entry before."""
+    load_from.insert(index, entry)
+    if index == 0:
+        return
+    comments, new_comments = _trailing_comments(load_from[index - 1]), _trailing_comments(entry)
+    if comments is None or new_comments is None or comments[2] is None:
+        return
+    token = comments[2]
+    end_of_line, newline, following = token.value.partition("\n")
+    if not following:
+        return
+    moved = copy.copy(token)
+    moved.value = newline + following
+    new_comments[2] = moved
+    if end_of_line.strip():
+        token.value = end_of_line + newline
+    else:
+        comments[2] = None
+
+
 def check_name(name: str, root: Path | str = REPO_ROOT) -> None:
     """Raise ``ConfigError`` when ``name`` is not a valid team name or is already declared or scaffolded."""
     root = Path(root)
@@ -152,7 +191,8 @@ def check_name(name: str, root: Path | str = REPO_ROOT) -> None:
 
 
 def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
-    """Add team ``request.name`` to ``<root>/config.yml`` and ``<root>/workspace.yaml`` and scaffold
+    """Add team ``request.name`` to ``<root>/config.yml`` and ``<root>/workspace.yaml`` (after the last
+    team's location, so ``platform`` stays last) and scaffold
     ``<root>/assets/<name_with_underscores>/`` with one example Spark asset ``[name, examples, squares]``.
 
     Raises ``ConfigError`` for an invalid or taken name, or when any stage fails to validate with
@@ -165,11 +205,15 @@ def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
     config_before, workspace_before = config_path.read_text(), workspace_path.read_text()
 
     config_doc = yaml.load(config_before)
+    teams = set(config_doc["teams"])
     config_doc["teams"][request.name] = _team_entry(request)
     workspace_doc = yaml.load(workspace_before)
-    if any(e["python_module"]["location_name"] == request.name for e in workspace_doc["load_from"]):
+    locations = [e["python_module"]["location_name"] for e in workspace_doc["load_from"]]
+    if request.name in locations:
         raise ConfigError([f"{WORKSPACE_FILE}: location {request.name!r} is already listed"])
-    workspace_doc["load_from"].append(_workspace_entry(request))
+    # after the last team's location: the platform's own locations (`platform`) stay after every team's
+    after_teams = max((i + 1 for i, location in enumerate(locations) if location in teams), default=0)
+    _insert_location(workspace_doc["load_from"], after_teams, _workspace_entry(request))
 
     package_dir = root / "assets" / request.package
     init_file, job_file = package_dir / "__init__.py", package_dir / "jobs" / f"{EXAMPLE_TABLE}.py"

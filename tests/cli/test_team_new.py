@@ -32,6 +32,7 @@ def load_location(root: Path, team: str, monkeypatch) -> dg.Definitions:
 
 def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypatch):
     before = (repo / "config.yml").read_text()
+    locations_before = list(workspace_locations(repo))
     result = cli("team", "new", "ml-ops", "--owner", "mlops@example.com", "--upstream", "data-science", "--budget-usd", "250")
     assert result.exit_code == 0, result.output
 
@@ -44,6 +45,9 @@ def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypat
     assert (team.owners, team.upstream_teams, team.budget_usd, team.job_size) == (["mlops@example.com"], ["data-science"], 250, "small")
 
     assert workspace_locations(repo)["ml-ops"] == "assets.ml_ops"
+    # after the last team, the platform's location still last
+    platform = locations_before.index("platform")
+    assert list(workspace_locations(repo)) == [*locations_before[:platform], "ml-ops", *locations_before[platform:]]
     job = (repo / "assets" / "ml_ops" / "jobs" / "squares.py").read_text()
     assert job.rstrip().endswith("jobkit.run(transform)")
 
@@ -56,6 +60,38 @@ def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypat
     assert {"team:ml-ops", "mlops@example.com"} <= set(node.owners)
     assert set(node.kinds) == {"spark", "local"}  # stage local forces local Spark
     assert node.tags["team"] == "ml-ops" and node.check_keys
+
+
+COMMENTED_WORKSPACE = """\
+# Code locations: one per team, then the platform's.
+load_from:
+  - python_module:
+      module_name: assets.data_engineering
+      location_name: data-engineering
+
+  # analytics reads data-engineering's tables
+  - python_module:
+      module_name: assets.analytics
+      location_name: analytics  # the analysts
+
+  # platform-wide: cost report, budget and orphan sensors (keep last)
+  - python_module:
+      module_name: assets.platform_cost
+      location_name: platform
+# end
+"""
+
+
+def test_team_new_lists_the_location_after_the_last_team_keeping_comments(cli, repo):
+    """The comment and blank line above `platform` stay above it; the last team keeps its end-of-line comment."""
+    (repo / "workspace.yaml").write_text(COMMENTED_WORKSPACE)
+    assert cli("team", "new", "ml-ops").exit_code == 0
+    lines = COMMENTED_WORKSPACE.splitlines()
+    after_analytics = lines.index("      location_name: analytics  # the analysts") + 1
+    new_entry = ["  - python_module:", "      module_name: assets.ml_ops", "      location_name: ml-ops"]
+    expected = [*lines[:after_analytics], *new_entry, *lines[after_analytics:]]
+    assert (repo / "workspace.yaml").read_text().splitlines() == expected
+    assert list(workspace_locations(repo)) == ["data-engineering", "analytics", "ml-ops", "platform"]
 
 
 @pytest.mark.parametrize(
