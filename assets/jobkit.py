@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dagster_pipes import PipesContext, open_dagster_pipes
+from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, PipesMessageWriter, open_dagster_pipes
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -135,8 +135,20 @@ def _metadata(table: DataFrame, rows: int, output: str, metrics: dict[str, float
 
 def run(transform: Transform) -> None:
     """Run ``transform`` under Dagster Pipes: read inputs, write parquet, report metadata and checks."""
-    with open_dagster_pipes() as pipes:
+    with open_dagster_pipes(message_writer=message_writer()) as pipes:
         _run(pipes, transform)
+
+
+def message_writer() -> PipesMessageWriter | None:
+    """The S3 message writer when the launcher asked for messages in S3 (the EMR launchers do),
+    else None: Pipes' default writer (a file or stdout, locally)."""
+    params = PipesEnvVarParamsLoader().load_messages_params()
+    if "bucket" not in params:
+        return None
+    import boto3  # on EMR images; only needed here
+    from dagster_pipes import PipesS3MessageWriter
+
+    return PipesS3MessageWriter(client=boto3.client("s3"))
 
 
 def _run(pipes: PipesContext, transform: Transform) -> None:

@@ -115,6 +115,7 @@ class ServerlessCapacitySettings(_Model):
 
     Warm workers are pre-initialized with the team's default job size and are billed
     while the application is started; ``max_*`` caps all job runs of one application together.
+    The last three settings are how ``resources/emr/serverless.py`` runs jobs on it.
     """
 
     release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$", description="EMR release, e.g. emr-7.9.0.")
@@ -124,6 +125,80 @@ class ServerlessCapacitySettings(_Model):
     max_memory_gb: int = Field(256, ge=1, description="Memory cap of the application, GiB.")
     max_disk_gb: int = Field(2000, ge=20, description="Disk cap of the application, GiB.")
     idle_timeout_minutes: int = Field(15, ge=1, le=10080, description="Auto-stop after this long without job runs.")
+    poll_interval_seconds: float = Field(10, gt=0, le=300, description="Seconds between get_job_run calls.")
+    cloudwatch_logging: bool = Field(True, description="Driver and executor logs to the team's CloudWatch log group too.")
+    log_wait_seconds: float = Field(60, ge=0, le=900, description="How long to wait for driver logs after a job run ends.")
+
+
+class InstanceGroup(_Model):
+    """One instance group of an EMR Classic cluster (``RunJobFlow`` ``Instances.InstanceGroups``)."""
+
+    role: Literal["MASTER", "CORE", "TASK"]
+    instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type, e.g. m5.xlarge.")
+    count: int = Field(1, ge=1, le=500)
+    market: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+
+
+class InstanceFleet(_Model):
+    """One instance fleet of an EMR Classic cluster (``RunJobFlow`` ``Instances.InstanceFleets``)."""
+
+    role: Literal["MASTER", "CORE", "TASK"]
+    instance_types: list[str] = Field(min_length=1, description="Instance types EMR may choose from.")
+    on_demand_units: int = Field(0, ge=0)
+    spot_units: int = Field(0, ge=0)
+
+
+class BootstrapAction(_Model):
+    """A script every node runs before applications start (``RunJobFlow`` ``BootstrapActions``)."""
+
+    name: str
+    path: str = Field(pattern=r"^s3://", description="s3:// URI of the script.")
+    args: list[str] = Field(default_factory=list)
+
+
+class ClusterProfile(_Model):
+    """A transient EMR Classic cluster: what ``run_job_flow`` is asked for. Give instance groups or fleets."""
+
+    release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$")
+    instance_groups: list[InstanceGroup] = Field(default_factory=list)
+    instance_fleets: list[InstanceFleet] = Field(default_factory=list)
+    bootstrap_actions: list[BootstrapAction] = Field(default_factory=list)
+    managed_scaling_max_units: int | None = Field(None, ge=1, description="Managed scaling upper limit; null: off.")
+    managed_scaling_min_units: int = Field(1, ge=1)
+    idle_timeout_seconds: int = Field(900, ge=60, le=604800, description="Auto-termination after this long idle.")
+    security_configuration: bool = Field(True, description="Use the stage's EMR security configuration (infra).")
+
+    @model_validator(mode="after")
+    def _groups_or_fleets(self) -> ClusterProfile:
+        if bool(self.instance_groups) == bool(self.instance_fleets):
+            raise ValueError("give either instance_groups or instance_fleets")
+        roles = [g.role for g in self.instance_groups or self.instance_fleets]
+        if roles.count("MASTER") != 1:
+            raise ValueError("needs exactly one MASTER instance group or fleet")
+        return self
+
+
+class EmrClassicSettings(_Model):
+    """How the launcher runs jobs on EMR on EC2 (``resources/emr/classic.py``).
+
+    ``transient``: a cluster per job from the profile named like the job size (else
+    ``default``), terminated when the step ends. ``shared``: the step is added to the
+    long-running cluster named ``shared_cluster`` (state WAITING or RUNNING).
+    """
+
+    mode: Literal["transient", "shared"] = "transient"
+    shared_cluster: str | None = Field(None, description="Name of the long-running cluster (mode shared).")
+    profiles: dict[str, ClusterProfile] = Field(default_factory=dict)
+    poll_interval_seconds: float = Field(15, gt=0, le=300, description="Seconds between describe calls.")
+    log_wait_seconds: float = Field(330, ge=0, le=900, description="EMR uploads step logs every 5 minutes.")
+
+    @model_validator(mode="after")
+    def _mode(self) -> EmrClassicSettings:
+        if self.mode == "shared" and not self.shared_cluster:
+            raise ValueError("mode shared needs shared_cluster")
+        if self.mode == "transient" and "default" not in self.profiles:
+            raise ValueError("mode transient needs a cluster profile named 'default'")
+        return self
 
 
 class TaskSize(_Model):
@@ -190,6 +265,7 @@ class PlatformConfig(_Model):
     execution: ExecutionSettings = ExecutionSettings()
     local_spark: LocalSparkSettings = LocalSparkSettings()
     emr_serverless: ServerlessCapacitySettings = ServerlessCapacitySettings()
+    emr_classic: EmrClassicSettings | None = None
     deployment: DeploymentSettings = DeploymentSettings()
     cost: CostSettings = CostSettings()
 
@@ -301,6 +377,20 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 problems.append(
                     f"{origin(('teams', name, 'upstream_teams'))}: teams.{name}.upstream_teams.{i}: "
                     f"expected another declared team, got {upstream!r}"
+                )
+    used = (
+        {config.execution.force_substrate}
+        if config.execution.force_substrate
+        else {team.substrate for team in config.teams.values()} | set(config.execution.asset_substrates.values())
+    )
+    if "emr-classic" in used and config.emr_classic is None:
+        problems.append(f"{origin(('emr_classic',))}: emr_classic: expected a section (some assets run on emr-classic)")
+    for substrate in sorted(used & {"emr-classic", "emr-serverless"}):
+        for purpose in ("artifacts_root", "logs_root"):
+            if not str(getattr(config.lake, purpose) or "").startswith("s3://"):
+                problems.append(
+                    f"{origin(('lake', purpose))}: lake.{purpose}: expected an s3:// URI (assets run on {substrate}), "
+                    f"got {getattr(config.lake, purpose)!r}"
                 )
     for key in config.execution.asset_substrates:
         if len(key.split("/")) != 3 or key.split("/")[0] not in config.teams:

@@ -9,8 +9,9 @@ them run the same job script through Dagster Pipes and return what the script re
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +24,21 @@ from emr_platform.config import JobSize
 JOBKIT = Path(__file__).resolve().parents[1] / "assets" / "jobkit.py"
 
 SparkResult = dg.MaterializeResult | dg.AssetCheckResult
+
+LOG_TAIL_LINES = 40
+MAX_LINE_CHARS = 2000
+JVM_FRAME = re.compile(r"^\s+at [\w$.<>]+\(.*\)$|^\s*\.\.\. \d+ more$")
+
+
+def is_tail_line(line: str) -> bool:
+    """False for JVM stack frames, which would push the error itself out of a log tail."""
+    return not JVM_FRAME.match(line)
+
+
+def log_tail(lines: Iterable[str], count: int = LOG_TAIL_LINES) -> str:
+    """The last ``count`` lines of a driver log without JVM stack frames, each cut to ``MAX_LINE_CHARS``."""
+    kept = [line.rstrip()[:MAX_LINE_CHARS] for line in lines if is_tail_line(line.rstrip())]
+    return "\n".join(kept[-count:])
 
 
 @dataclass(frozen=True)

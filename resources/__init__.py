@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from emr_platform.config import ConfigError, PlatformConfig
 from emr_platform.factory import resource_key
 from emr_platform.launcher import SparkLauncher
+from resources.emr import EmrClassicLauncher, EmrServerlessLauncher
 from resources.local_spark import LocalSparkLauncher
 
 
@@ -23,7 +24,11 @@ def _local(config: PlatformConfig) -> SparkLauncher:
 
 
 # substrate -> factory of its launcher from the stage's config
-LAUNCHERS: dict[str, Callable[[PlatformConfig], SparkLauncher]] = {"local": _local}
+LAUNCHERS: dict[str, Callable[[PlatformConfig], SparkLauncher]] = {
+    "local": _local,
+    "emr-serverless": EmrServerlessLauncher.from_config,
+    "emr-classic": EmrClassicLauncher.from_config,
+}
 
 
 def launcher_resources(config: PlatformConfig, substrates: Iterable[str]) -> dict[str, SparkLauncher]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -29,14 +28,22 @@ import dagster as dg
 
 from emr_platform.config import REPO_ROOT
 from emr_platform.java import require_java
-from emr_platform.launcher import JOBKIT, SparkJob, SparkJobError, SparkLauncher, SparkResult, Usage, with_usage
+from emr_platform.launcher import (
+    JOBKIT,
+    LOG_TAIL_LINES,
+    MAX_LINE_CHARS,
+    SparkJob,
+    SparkJobError,
+    SparkLauncher,
+    SparkResult,
+    Usage,
+    is_tail_line,
+    with_usage,
+)
 from resources.spark_connect import SparkConnectServer
 
 # dagster 1.13 warns on every Pipes session that a reader API it calls itself is in preview
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*expected_writer_count.*")
-LOG_TAIL_LINES = 40
-MAX_LINE_CHARS = 2000
-JVM_FRAME = re.compile(r"^\s+at [\w$.<>]+\(.*\)$|^\s*\.\.\. \d+ more$")
 # What pyspark says when a script calls an API that Spark Connect lacks (RDDs, SparkContext, ...).
 CONNECT_UNSUPPORTED = ("JVM_ATTRIBUTE_NOT_SUPPORTED", "NOT_IMPLEMENTED", "PySparkNotImplementedError", "sparkContext")
 CONNECT_HINT = (
@@ -143,8 +150,7 @@ def run_script(
         for line in proc.stdout:
             line = line.rstrip()
             context.log.info(line)
-            # JVM stack frames would push the error itself out of the tail
-            if not JVM_FRAME.match(line):
+            if is_tail_line(line):
                 tail.append(line[:MAX_LINE_CHARS])
 
     reader = threading.Thread(target=forward, daemon=True)

@@ -7,7 +7,7 @@ import pytest
 
 from emr_platform.config import ConfigError, load_config
 from emr_platform.demo import dependency_order, load_locations, workspace_locations
-from emr_platform.factory import team_definitions
+from emr_platform.factory import resource_key, team_definitions
 from emr_platform.spec import SparkAssetSpec
 
 TEAM_ASSETS = {
@@ -79,13 +79,14 @@ def test_dev_stage_puts_assets_on_their_declared_substrates():
 
     config = load_config("dev")
     for team, module in (("data-engineering", data_engineering), ("analytics", analytics)):
-        try:
-            defs = team_definitions(team, module.SPECS, module.__file__.rsplit("/", 1)[0], config=config)
-        except ConfigError as exc:  # until every EMR launcher is registered
-            pytest.skip(str(exc))
+        defs = team_definitions(team, module.SPECS, module.__file__.rsplit("/", 1)[0], config=config)
+        substrate = config.teams[team].substrate
         for node in own_specs(defs).values():
-            assert node.tags["substrate"] == config.teams[team].substrate
+            assert node.tags["substrate"] == substrate
             assert node.tags["stage"] == "dev"
+            assert set(node.kinds) == {"spark", substrate}
+        launcher = defs.resources[resource_key(substrate)]
+        assert launcher.substrate == substrate
 
 
 def test_a_location_for_an_undeclared_team_refuses_to_load(tmp_path):

@@ -1,0 +1,189 @@
+"""Pure builders of the EMR API requests a launch makes; nothing here calls AWS.
+
+Shapes follow the boto3 request syntax of ``emr-serverless start_job_run`` and
+``emr run_job_flow`` / ``add_job_flow_steps``. The Pipes bootstrap environment is not
+added here: the Pipes clients (:mod:`resources.emr.clients`) add it inside the session.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from emr_platform import naming
+from emr_platform.config import ClusterProfile, JobSize, PlatformConfig
+from emr_platform.launcher import SparkJob
+
+# Needed on clusters that the EMR managed policies (AmazonEMRServicePolicy_v2) may manage.
+EMR_MANAGED_POLICY_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
+MIN_SERVERLESS_TIMEOUT_MINUTES = 5  # start_job_run refuses executionTimeoutMinutes below 5
+
+
+def spark_confs(size: JobSize) -> dict[str, str]:
+    """Spark properties of a job size: driver/executor cores and memory (GiB), executor counts."""
+    confs = {
+        "spark.driver.cores": str(size.driver_cores),
+        "spark.driver.memory": f"{size.driver_memory_gb}g",
+        "spark.executor.cores": str(size.executor_cores),
+        "spark.executor.memory": f"{size.executor_memory_gb}g",
+        "spark.dynamicAllocation.enabled": str(size.dynamic_allocation).lower(),
+    }
+    if size.dynamic_allocation:
+        confs["spark.dynamicAllocation.minExecutors"] = str(size.min_executors)
+        confs["spark.dynamicAllocation.maxExecutors"] = str(size.max_executors)
+    else:
+        confs["spark.executor.instances"] = str(size.max_executors)
+    return confs
+
+
+def conf_args(confs: Mapping[str, str]) -> list[str]:
+    """``["--conf", "k=v", ...]`` in key order."""
+    return [arg for key in sorted(confs) for arg in ("--conf", f"{key}={confs[key]}")]
+
+
+def tags(job: SparkJob, client_token: str) -> dict[str, str]:
+    """Tags of every cluster and job run of ``job``: team, asset, substrate, stage, run id and the token."""
+    return {**job.tags, "client-token": client_token, naming.MANAGED_BY_TAG[0]: naming.MANAGED_BY_TAG[1]}
+
+
+def log_prefix(config: PlatformConfig, team: str, substrate: str) -> str:
+    """``s3://<logs bucket>/<team>/<substrate>/``: where EMR writes the team's driver and step logs."""
+    return f"{config.lake.logs_root.rstrip('/')}/{team}/{substrate}/"
+
+
+def messages_prefix(config: PlatformConfig, team: str, client_token: str) -> tuple[str, str]:
+    """``(bucket, key prefix)`` the job's Pipes messages go to: fixed by the client token, so a
+    retried launch that finds the job already started reads that job's messages."""
+    bucket = naming.bucket(config, "logs")
+    base = config.lake.logs_root.removeprefix("s3://").partition("/")[2].strip("/")
+    return bucket, "/".join(filter(None, [base, team, "pipes", client_token]))
+
+
+def serverless_start_params(
+    config: PlatformConfig,
+    job: SparkJob,
+    *,
+    application_id: str,
+    execution_role_arn: str,
+    script_uri: str,
+    py_files_uri: str,
+    client_token: str,
+) -> dict[str, Any]:
+    """``start_job_run`` request of ``job`` on the team's application."""
+    settings = config.emr_serverless
+    submit = ["--py-files", py_files_uri, *conf_args(spark_confs(job.size))]
+    monitoring: dict[str, Any] = {
+        "s3MonitoringConfiguration": {"logUri": log_prefix(config, job.team, "emr-serverless")},
+    }
+    if settings.cloudwatch_logging:
+        monitoring["cloudWatchLoggingConfiguration"] = {
+            "enabled": True,
+            "logGroupName": naming.log_group(config, job.team),
+        }
+    return {
+        "applicationId": application_id,
+        "clientToken": client_token,
+        "executionRoleArn": execution_role_arn,
+        "name": job.name,
+        "jobDriver": {"sparkSubmit": {"entryPoint": script_uri, "sparkSubmitParameters": shlex.join(submit)}},
+        "configurationOverrides": {"monitoringConfiguration": monitoring},
+        "tags": tags(job, client_token),
+        "executionTimeoutMinutes": max(MIN_SERVERLESS_TIMEOUT_MINUTES, math.ceil(job.timeout_seconds / 60)),
+    }
+
+
+def step(job: SparkJob, *, script_uri: str, py_files_uri: str, client_token: str, shared: bool) -> dict[str, Any]:
+    """The ``spark-submit`` step of ``job`` (cluster deploy mode: the driver runs in YARN's
+    application master, which gets the Pipes environment through ``spark.yarn.appMasterEnv``).
+
+    Its name ends with the client token's first 16 characters, which is how a retried launch
+    finds a step it already added. On a shared cluster a failed step must not stop the cluster.
+    """
+    args = [
+        "spark-submit",
+        "--deploy-mode", "cluster",
+        "--py-files", py_files_uri,
+        *conf_args(spark_confs(job.size)),
+        script_uri,
+    ]
+    return {
+        "Name": step_name(job, client_token),
+        "ActionOnFailure": "CONTINUE" if shared else "TERMINATE_CLUSTER",
+        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+    }
+
+
+def step_name(job: SparkJob, client_token: str) -> str:
+    return f"{job.name} [{client_token[:16]}]"
+
+
+def job_flow_params(
+    config: PlatformConfig,
+    job: SparkJob,
+    profile: ClusterProfile,
+    *,
+    instance_profile: str,
+    step_definition: dict[str, Any],
+    client_token: str,
+) -> dict[str, Any]:
+    """``run_job_flow`` request of a transient cluster that runs ``step_definition`` and ends."""
+    instances: dict[str, Any] = {"KeepJobFlowAliveWhenNoSteps": False, "TerminationProtected": False}
+    if profile.instance_groups:
+        instances["InstanceGroups"] = [
+            {
+                "Name": f"{group.role.lower()}-{group.market.lower()}",
+                "InstanceRole": group.role,
+                "InstanceType": group.instance_type,
+                "InstanceCount": group.count,
+                "Market": group.market,
+            }
+            for group in profile.instance_groups
+        ]
+    else:
+        instances["InstanceFleets"] = [
+            {
+                "Name": fleet.role.lower(),
+                "InstanceFleetType": fleet.role,
+                "TargetOnDemandCapacity": fleet.on_demand_units,
+                "TargetSpotCapacity": fleet.spot_units,
+                "InstanceTypeConfigs": [{"InstanceType": t, "WeightedCapacity": 1} for t in fleet.instance_types],
+            }
+            for fleet in profile.instance_fleets
+        ]
+    all_tags = {**tags(job, client_token), **EMR_MANAGED_POLICY_TAG}
+    params: dict[str, Any] = {
+        "Name": f"{naming.prefix(config)}-{job.name.replace('/', '-')}"[:256],
+        "ReleaseLabel": profile.release_label,
+        "LogUri": log_prefix(config, job.team, "emr-classic"),
+        "Applications": [{"Name": "Spark"}],
+        "Instances": instances,
+        "Steps": [step_definition],
+        "BootstrapActions": [
+            {"Name": action.name, "ScriptBootstrapAction": {"Path": action.path, "Args": action.args}}
+            for action in profile.bootstrap_actions
+        ],
+        "JobFlowRole": instance_profile,
+        "ServiceRole": naming.emr_service_role(config),
+        "AutoTerminationPolicy": {"IdleTimeout": profile.idle_timeout_seconds},
+        "VisibleToAllUsers": True,
+        "Tags": [{"Key": key, "Value": value} for key, value in all_tags.items()],
+    }
+    if profile.security_configuration:
+        params["SecurityConfiguration"] = naming.security_configuration(config)
+    if profile.managed_scaling_max_units:
+        params["ManagedScalingPolicy"] = {
+            "ComputeLimits": {
+                "UnitType": "InstanceFleetUnits" if profile.instance_fleets else "Instances",
+                "MinimumCapacityUnits": profile.managed_scaling_min_units,
+                "MaximumCapacityUnits": profile.managed_scaling_max_units,
+            }
+        }
+    return params
+
+
+def cluster_profile(config: PlatformConfig, job: SparkJob) -> ClusterProfile:
+    """The cluster profile named like the job's size, else ``default``."""
+    profiles = config.emr_classic.profiles
+    return profiles.get(job.size_name) or profiles["default"]
