@@ -103,3 +103,47 @@ def emr(aws: str, spark_remote: str):
             time.sleep(0.1)
         assert simulator.active() == [], "left active"
         assert simulator.errors == []
+
+
+FAILING_SCRIPT = '''import jobkit
+
+
+def transform(spark, inputs, params):
+    spark.range(3).count()
+    raise ValueError("column dep_delay is missing from the flights table")
+
+
+jobkit.run(transform)
+'''
+
+QUICK_SCRIPT = '''import jobkit
+
+
+def transform(spark, inputs, params):
+    return spark.range(int(params.get("rows", 5))).withColumnRenamed("id", "n")
+
+
+jobkit.run(transform)
+'''
+
+
+def one_asset(config: PlatformConfig, team: str, tmp_path: Path, script: str, **spec):
+    """``(job, key)``: the all-assets job of a location holding one asset ``[team, probe, t]`` running ``script``."""
+    import dagster as dg
+
+    from emr_platform.factory import team_definitions
+    from emr_platform.spec import SparkAssetSpec
+
+    folder = tmp_path / "location"
+    folder.mkdir(exist_ok=True)
+    (folder / "job.py").write_text(script)
+    asset = SparkAssetSpec(domain="probe", table="t", script="job.py", description="probe", **spec)
+    defs = team_definitions(team, [asset], folder, config=config)
+    return defs.resolve_implicit_global_asset_job_def(), dg.AssetKey([team, "probe", "t"])
+
+
+def failure_description(result) -> str:
+    """The description of the failed step's error (a SparkJobError's message)."""
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.event_specific_data.error
+    return "\n".join(filter(None, [error.message, *(c.error.message for c in error.cause and [error] or [])]))

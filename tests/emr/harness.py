@@ -61,11 +61,20 @@ class Execution:
 
 class EmrSimulator:
     """Runs what the launchers submit to moto. ``hold_seconds`` keeps each job RUNNING that long
-    before its script starts (a long job); ``container_logs`` False writes step logs only."""
+    before its script starts (a long job); ``container_logs`` False writes step logs only;
+    ``serverless_s3_logs`` False leaves EMR Serverless driver logs in CloudWatch only."""
 
-    def __init__(self, endpoint: str, spark_remote: str, *, hold_seconds: float = 0.0, container_logs: bool = True):
+    def __init__(
+        self,
+        endpoint: str,
+        spark_remote: str,
+        *,
+        hold_seconds: float = 0.0,
+        container_logs: bool = True,
+        serverless_s3_logs: bool = True,
+    ):
         self.endpoint, self.spark_remote = endpoint, spark_remote
-        self.hold_seconds, self.container_logs = hold_seconds, container_logs
+        self.hold_seconds, self.container_logs, self.serverless_s3_logs = hold_seconds, container_logs, serverless_s3_logs
         self.executions: dict[str, Execution] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="emr-simulator")
@@ -233,7 +242,7 @@ class EmrSimulator:
         monitoring = (run.configuration_overrides or {}).get("monitoringConfiguration", {})
         path = f"applications/{run.application_id}/jobs/{run.id}/SPARK_DRIVER"
         log_uri = monitoring.get("s3MonitoringConfiguration", {}).get("logUri")
-        if log_uri:
+        if log_uri and self.serverless_s3_logs:
             self._put(f"{log_uri.rstrip('/')}/{path}/stdout.gz", stdout)
             self._put(f"{log_uri.rstrip('/')}/{path}/stderr.gz", stderr)
         cloudwatch = monitoring.get("cloudWatchLoggingConfiguration", {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import dagster as dg
 
-from tests.emr.conftest import build_infra, dev_config
+from tests.emr.conftest import FAILING_SCRIPT, QUICK_SCRIPT, build_infra, dev_config, failure_description, one_asset
 from tests.emr.test_serverless import run_assets
 
 CARRIERS = dg.AssetKey(["analytics", "performance", "carrier_monthly"])
@@ -37,3 +37,51 @@ def test_a_transient_cluster_runs_the_step_and_is_gone(tmp_path, emr):
     tags = {t["Key"]: t["Value"] for t in client.describe_cluster(ClusterId=cluster["Id"])["Cluster"]["Tags"]}
     assert tags["asset"] == "data-engineering/raw/airlines" and tags["substrate"] == "emr-classic"
     assert tags["dagster-run-id"] == result.run_id and tags["for-use-with-amazon-emr-managed-policies"] == "true"
+
+
+def test_a_job_longer_than_sixty_polls_succeeds(tmp_path, emr):
+    # dagster-aws waited with boto's cluster waiters: 60 attempts, then the asset failed and the
+    # cluster kept running. Here 0.1 s polls make 60 attempts 6 s; the job takes longer.
+    emr.hold_seconds = 8
+    config = classic_config(tmp_path)
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
+    result = job.execute_in_process(raise_on_error=False)
+    assert result.success
+    steps = boto3.client("emr").list_steps(ClusterId=boto3.client("emr").list_clusters()["Clusters"][0]["Id"])
+    assert steps["Steps"][0]["Status"]["State"] == "COMPLETED"
+
+
+def test_a_timeout_fails_the_asset_and_terminates_the_cluster(tmp_path, emr):
+    emr.hold_seconds = 60
+    config = classic_config(tmp_path)
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT, timeout_seconds=1)
+    result = job.execute_in_process(raise_on_error=False)
+    assert not result.success
+    assert "did not end within 1 s" in failure_description(result)
+    (cluster,) = boto3.client("emr").list_clusters()["Clusters"]
+    assert cluster["Status"]["State"] == "TERMINATED"
+
+
+def test_a_failed_step_fails_the_asset_with_its_reason_and_driver_stderr(tmp_path, emr):
+    config = classic_config(tmp_path)
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, FAILING_SCRIPT)
+    result = job.execute_in_process(raise_on_error=False)
+    assert not result.success
+    message = failure_description(result)
+    assert "FAILED: Application application_" in message and "finished with failed status" in message
+    assert "ValueError: column dep_delay is missing from the flights table" in message
+    (cluster,) = boto3.client("emr").list_clusters()["Clusters"]
+    assert cluster["Status"]["State"] in ("TERMINATED", "TERMINATED_WITH_ERRORS")
+
+
+def test_no_container_logs_is_not_an_error(tmp_path, emr):
+    # dagster-aws listed <log uri>/<cluster>/containers/ and raised KeyError: 'Contents' when empty.
+    emr.container_logs = False
+    config = classic_config(tmp_path)
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
+    result = job.execute_in_process(raise_on_error=False)
+    assert result.success
