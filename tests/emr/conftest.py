@@ -143,7 +143,10 @@ def one_asset(config: PlatformConfig, team: str, tmp_path: Path, script: str, **
 
 
 def failure_description(result) -> str:
-    """The description of the failed step's error (a SparkJobError's message)."""
+    """The messages of the failed step's error and its causes (e.g. a SparkJobError's)."""
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    error = failure.event_specific_data.error
-    return "\n".join(filter(None, [error.message, *(c.error.message for c in error.cause and [error] or [])]))
+    error, messages = failure.event_specific_data.error, []
+    while error is not None:
+        messages.append(error.message)
+        error = error.cause
+    return "\n".join(messages)

@@ -85,3 +85,63 @@ def test_no_container_logs_is_not_an_error(tmp_path, emr):
     job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
     result = job.execute_in_process(raise_on_error=False)
     assert result.success
+
+
+def shared_cluster(name: str = "analytics-shared") -> str:
+    """A long-running cluster (as a team would keep one) that takes two steps at a time."""
+    return boto3.client("emr").run_job_flow(
+        Name=name,
+        ReleaseLabel="emr-7.9.0",
+        LogUri="s3://emr-platform-dev-logs/analytics/emr-classic/",
+        Instances={
+            "InstanceGroups": [
+                {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": 1, "Market": "ON_DEMAND"},
+                {"InstanceRole": "CORE", "InstanceType": "r5.xlarge", "InstanceCount": 2, "Market": "ON_DEMAND"},
+            ],
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        StepConcurrencyLevel=2,
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+
+
+def test_shared_mode_adds_a_step_and_leaves_the_cluster_running(tmp_path, emr):
+    config = classic_config(tmp_path, mode="shared", shared_cluster="analytics-shared")
+    build_infra(config)
+    cluster_id = shared_cluster()
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
+    with dg.instance_for_test() as instance:
+        assert job.execute_in_process(instance=instance, raise_on_error=False).success
+        metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
+    client = boto3.client("emr")
+    assert client.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] in ("WAITING", "RUNNING")
+    (step,) = client.list_steps(ClusterId=cluster_id)["Steps"]
+    assert step["Status"]["State"] == "COMPLETED" and step["Name"].startswith("analytics/probe/t [")
+    assert step["ActionOnFailure"] == "CONTINUE"
+    # the step's share of the cluster: its duration x 3 instances / 2 concurrent steps
+    assert set(metadata["instance_seconds"].value) == {"m5.xlarge/ON_DEMAND", "r5.xlarge/ON_DEMAND"}
+    client.terminate_job_flows(JobFlowIds=[cluster_id])
+
+
+def test_shared_mode_cancels_its_step_on_timeout(tmp_path, emr):
+    emr.hold_seconds = 60
+    config = classic_config(tmp_path, mode="shared", shared_cluster="analytics-shared")
+    build_infra(config)
+    cluster_id = shared_cluster()
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT, timeout_seconds=1)
+    result = job.execute_in_process(raise_on_error=False)
+    assert "did not end within 1 s" in failure_description(result)
+    client = boto3.client("emr")
+    (step,) = client.list_steps(ClusterId=cluster_id)["Steps"]
+    assert step["Status"]["State"] in ("CANCEL_PENDING", "CANCELLED")
+    assert client.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"] in ("WAITING", "RUNNING")
+    client.terminate_job_flows(JobFlowIds=[cluster_id])
+
+
+def test_shared_mode_names_a_missing_cluster(tmp_path, emr):
+    config = classic_config(tmp_path, mode="shared", shared_cluster="nowhere")
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
+    result = job.execute_in_process(raise_on_error=False)
+    assert "no WAITING or RUNNING EMR cluster named 'nowhere'" in failure_description(result)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import _thread
+import threading
+import time
+
 import boto3
 import dagster as dg
+import pytest
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.utils import make_new_run_id
 
 from tests.conftest import team_locations
-from tests.emr.conftest import build_infra, dev_config
+from tests.emr.conftest import FAILING_SCRIPT, QUICK_SCRIPT, build_infra, dev_config, failure_description, one_asset
 
 AIRLINES = dg.AssetKey(["data-engineering", "raw", "airlines"])
 
@@ -37,3 +44,102 @@ def test_a_job_run_materializes_with_billed_usage_and_tags(tmp_path, emr):
         "team": "data-engineering", "asset": "data-engineering/raw/airlines", "substrate": "emr-serverless", "stage": "dev"
     }
     assert tags["dagster-run-id"] == result.run_id
+
+
+def applications() -> dict[str, dict]:
+    client = boto3.client("emr-serverless")
+    return {app["name"]: app for app in client.list_applications()["applications"]}
+
+
+def job_runs(application_id: str) -> list[dict]:
+    client = boto3.client("emr-serverless")
+    try:
+        return client.list_job_runs(applicationId=application_id)["jobRuns"]
+    except client.exceptions.ResourceNotFoundException:  # moto: no job run yet
+        return []
+
+
+def test_the_stopped_application_is_started(tmp_path, emr):
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    assert applications()["emr-platform-dev-data-engineering"]["state"] == "STOPPED"
+    job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
+    assert job.execute_in_process(raise_on_error=False).success
+    assert applications()["emr-platform-dev-data-engineering"]["state"] == "STARTED"
+
+
+def test_a_failed_job_run_surfaces_its_driver_stderr_from_s3(tmp_path, emr):
+    # dagster-aws forwarded driver logs only after SUCCESS, and only from CloudWatch.
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    job, key = one_asset(config, "data-engineering", tmp_path, FAILING_SCRIPT)
+    result = job.execute_in_process(raise_on_error=False)
+    message = failure_description(result)
+    assert "FAILED: Job failed" in message
+    assert "ValueError: column dep_delay is missing from the flights table" in message
+
+
+def test_a_failed_job_run_surfaces_its_driver_stderr_from_cloudwatch(tmp_path, emr):
+    emr.serverless_s3_logs = False
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    job, key = one_asset(config, "data-engineering", tmp_path, FAILING_SCRIPT)
+    message = failure_description(job.execute_in_process(raise_on_error=False))
+    assert "ValueError: column dep_delay is missing from the flights table" in message
+
+
+def test_a_timeout_cancels_the_job_run(tmp_path, emr):
+    emr.hold_seconds = 60
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT, timeout_seconds=1)
+    result = job.execute_in_process(raise_on_error=False)
+    assert "did not end within 1 s" in failure_description(result)
+    (run,) = job_runs(applications()["emr-platform-dev-data-engineering"]["id"])
+    assert run["state"] == "CANCELLED"
+
+
+def test_a_run_terminated_from_the_ui_cancels_the_job_run(tmp_path, emr):
+    # Terminating a run sends the run worker SIGINT, which Dagster raises as an interrupt.
+    emr.hold_seconds = 60
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
+    app_id = applications()["emr-platform-dev-data-engineering"]["id"]
+
+    def interrupt_when_running() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if any(r["state"] == "RUNNING" for r in job_runs(app_id)):
+                _thread.interrupt_main()
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    with pytest.raises((KeyboardInterrupt, DagsterExecutionInterruptedError)):
+        job.execute_in_process(raise_on_error=True)
+    (run,) = job_runs(app_id)
+    assert run["state"] == "CANCELLED"
+
+
+def test_a_retried_launch_never_starts_a_second_job_run(tmp_path, emr):
+    # Same run, asset and attempt: same client token, so EMR returns the job run it already
+    # started, and its Pipes messages (under a prefix fixed by the token) are read again.
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
+    run_id = make_new_run_id()
+    for _ in range(2):
+        with dg.instance_for_test() as instance:
+            assert job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False).success
+            metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
+            assert metadata["dagster/row_count"].value == 5
+    assert len(job_runs(applications()["emr-platform-dev-data-engineering"]["id"])) == 1
+
+
+def test_a_missing_application_is_named(tmp_path, emr):
+    config = dev_config(tmp_path / "lake")
+    boto3.client("s3").create_bucket(Bucket="emr-platform-dev-artifacts")
+    job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
+    message = failure_description(job.execute_in_process(raise_on_error=False))
+    assert "no usable EMR Serverless application named emr-platform-dev-data-engineering" in message
