@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import boto3
 import dagster as dg
+from dagster._core.utils import make_new_run_id
 
 from tests.emr.conftest import FAILING_SCRIPT, QUICK_SCRIPT, build_infra, dev_config, failure_description, one_asset
 from tests.emr.test_serverless import run_assets
@@ -145,3 +149,32 @@ def test_shared_mode_names_a_missing_cluster(tmp_path, emr):
     job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
     result = job.execute_in_process(raise_on_error=False)
     assert "no WAITING or RUNNING EMR cluster named 'nowhere'" in failure_description(result)
+
+
+def test_a_retried_launch_adopts_the_cluster_already_started(tmp_path, emr):
+    # RunJobFlow takes no client token: the launch tags its cluster with one, and a retried
+    # launch (same run, asset and attempt) finds that cluster instead of starting another.
+    emr.hold_seconds = 4
+    config = classic_config(tmp_path)
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
+    run_id = make_new_run_id()
+    results = []
+
+    def first_attempt() -> None:
+        with dg.instance_for_test() as instance:
+            results.append(job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False).success)
+
+    first = threading.Thread(target=first_attempt)
+    first.start()
+    client = boto3.client("emr")
+    deadline = time.monotonic() + 30
+    while not client.list_clusters()["Clusters"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with dg.instance_for_test() as instance:
+        assert job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False).success
+        assert instance.get_latest_materialization_event(key).asset_materialization.metadata["dagster/row_count"].value == 5
+    first.join(60)
+    assert results == [True]
+    (cluster,) = client.list_clusters()["Clusters"]
+    assert len(client.list_steps(ClusterId=cluster["Id"])["Steps"]) == 1

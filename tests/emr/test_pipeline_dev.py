@@ -1,0 +1,42 @@
+"""Stage ``dev`` against moto: the whole flights pipeline from the same job scripts, the
+data-engineering and data-science assets on EMR Serverless, the analytics asset on a
+transient EMR Classic cluster, with the row counts and check results of local Spark."""
+
+from __future__ import annotations
+
+import boto3
+import dagster as dg
+
+from emr_platform.demo import materialize_locations
+from tests.emr.conftest import build_infra, dev_config
+from tests.test_pipeline_local import EXPECTED_ROWS, materialization
+
+PLATFORM_METADATA = {"dagster/row_count", "dagster/column_schema", "output_uri", "preview", "substrate", "cost_usd"}
+
+
+def test_the_flights_pipeline_on_emr_serverless_and_emr_classic(tmp_path, emr):
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    teams = {team: f"assets.{team.replace('-', '_')}" for team in config.teams}
+    with dg.instance_for_test() as instance:
+        outcomes = materialize_locations(instance, config, teams)
+        assert {o.key: o.rows for o in outcomes} == EXPECTED_ROWS
+        assert not {o.key: (o.checks_failed, o.error) for o in outcomes if not o.ok}
+        assert sum(len(o.checks_passed) for o in outcomes) == 40
+        substrates = {}
+        for key in EXPECTED_ROWS:
+            metadata = materialization(instance, key).metadata
+            assert PLATFORM_METADATA <= set(metadata), key
+            substrates[key.split("/")[0]] = metadata["substrate"].value
+        assert 0.6 < materialization(instance, "data-science/models/delay_model").metadata["auc"].value < 0.8
+        carriers = materialization(instance, "analytics/performance/carrier_monthly").metadata
+        assert carriers["instance_hours"].value > 0
+    assert substrates == {"data-engineering": "emr-serverless", "data-science": "emr-serverless", "analytics": "emr-classic"}
+    serverless = boto3.client("emr-serverless")
+    runs = {
+        app["name"]: len(serverless.list_job_runs(applicationId=app["id"])["jobRuns"])
+        for app in serverless.list_applications()["applications"]
+        if app["name"] != "emr-platform-dev-analytics"
+    }
+    assert runs == {"emr-platform-dev-data-engineering": 7, "emr-platform-dev-data-science": 2}
+    assert [c["Status"]["State"] for c in boto3.client("emr").list_clusters()["Clusters"]] == ["TERMINATED"]
