@@ -75,3 +75,25 @@ def test_alb_signs_in_with_cognito_before_forwarding_and_has_waf(prod):
     assert database.inputs["publiclyAccessible"] is False and database.inputs["storageEncrypted"] is True
     # The password reaches RDS as a Pulumi secret (encrypted in state), never as plain text.
     assert database.inputs["password"] == {SECRET_SIG: SECRET_VALUE_SIG, "value": "test-only-password"}
+
+
+# Every AWS call the EMR launchers (resources/emr) make from a team's run, as IAM actions.
+LAUNCHER_ACTIONS = {
+    "emr-serverless:ListApplications", "emr-serverless:GetApplication", "emr-serverless:StartApplication",
+    "emr-serverless:StartJobRun", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun",
+    "elasticmapreduce:RunJobFlow", "elasticmapreduce:ListClusters", "elasticmapreduce:DescribeCluster",
+    "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:ListSteps", "elasticmapreduce:DescribeStep",
+    "elasticmapreduce:CancelSteps", "elasticmapreduce:ListInstances", "elasticmapreduce:TerminateJobFlows",
+    "iam:GetRole", "iam:GetInstanceProfile", "iam:PassRole", "logs:GetLogEvents",
+    "s3:GetObject", "s3:PutObject", "s3:ListBucket",
+}
+
+
+def test_each_run_role_allows_what_the_emr_launchers_call(prod):
+    for team in load_config("prod").teams:
+        (policy,) = [r for r in prod.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith(f"-{team}-run-access")]
+        statements = json.loads(policy.inputs["policy"])["Statement"]
+        allowed = {action for s in statements if s["Effect"] == "Allow" for action in s["Action"]}
+        assert LAUNCHER_ACTIONS <= allowed, LAUNCHER_ACTIONS - allowed
+        logs_reads = [s for s in statements if s.get("Sid") == "ReadJobOutput"]
+        assert logs_reads[0]["Resource"][0].endswith(f"/{team}/*")
