@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test ui bench clean
+.PHONY: install demo test ui bench bench-emr clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -28,6 +28,9 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 
 bench: install
 	$(PY) benchmarks/local_pipeline.py
+
+bench-emr: install
+	$(PY) benchmarks/emr_launch_overhead.py
 
 clean:
 	rm -rf .lake .dagster_home .spark

@@ -135,7 +135,7 @@ def one_asset(config: PlatformConfig, team: str, tmp_path: Path, script: str, **
     from emr_platform.spec import SparkAssetSpec
 
     folder = tmp_path / "location"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "job.py").write_text(script)
     asset = SparkAssetSpec(domain="probe", table="t", script="job.py", description="probe", **spec)
     defs = team_definitions(team, [asset], folder, config=config)
