@@ -42,7 +42,8 @@ from emr_platform import discovery  # noqa: E402
 from resources.emr import artifacts, params  # noqa: E402
 from resources.emr.common import EmrLauncher  # noqa: E402
 from resources.spark_connect import SparkConnectServer  # noqa: E402
-from tests.emr.conftest import QUICK_SCRIPT, _free_port, build_infra, dev_config, one_asset  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
+from tests.emr.conftest import QUICK_SCRIPT, build_infra, dev_config, one_asset  # noqa: E402
 from tests.emr.harness import EmrSimulator  # noqa: E402
 
 
@@ -89,7 +90,7 @@ def stock_launches(simulator: EmrSimulator, config, tmp: Path, repeat: int, poll
     def stock(context):
         request = params.serverless_start_params(
             config, _spark_job(config, tmp), application_id=application_id, execution_role_arn=role,
-            script_uri=staged.script_uri, py_files_uri=staged.py_files_uri, client_token=context.run_id,
+            script_uri=staged.script_uri, py_files_uri=staged.py_files_uri, client_token=context.run.run_id,
         )
         extras = {"asset_key": "data-engineering/stock/t", "inputs": {}, "output": str(tmp / "stock-out"),
                   "checks": [], "params": {}}
@@ -131,7 +132,7 @@ def main() -> None:
     serverless_urls.url_paths["{0}/applications/(?P<applicationId>[^/]+)/jobruns/(?P<jobRunId>[^/]+)/dashboard$"] = (
         serverless_responses.EMRServerlessResponse.dispatch
     )
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

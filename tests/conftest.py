@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,41 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
         module = importlib.import_module(f"assets.{team.replace('-', '_')}")
         locations[team] = team_definitions(team, module.SPECS, Path(module.__file__).parent, config=config)
     return locations
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> str:
+    """Endpoint of moto run as a real HTTP server on 127.0.0.1 in this process (``ThreadedMotoServer``)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: str, monkeypatch) -> str:
+    """An empty moto account with boto3 pointed at it; emptied again after the test.
+
+    moto's backends are process-wide, so every test starts from, and leaves, an empty account.
+    """
+    reset = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_server,
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield moto_server
+    urllib.request.urlopen(reset, timeout=10)

@@ -88,7 +88,7 @@ class EmrLauncher(SparkLauncher):
             session=session,
             s3=s3,
             staged=staged,
-            client_token=job.client_token(context.run_id, context.retry_number),
+            client_token=job.client_token(context.run.run_id, context.retry_number),
             deadline=started + job.timeout_seconds,
         )
         invocation, usage = self.run(launch)

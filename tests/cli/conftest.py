@@ -4,15 +4,12 @@ and small data files written with pyarrow."""
 from __future__ import annotations
 
 import shutil
-import socket
-import urllib.request
 from pathlib import Path
 
 import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from emr_platform.cli import app
@@ -45,34 +42,12 @@ def cli(repo: Path):
     return invoke
 
 
-@pytest.fixture(scope="session")
-def moto_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield port
-    server.stop()
-
-
 @pytest.fixture
-def s3(moto_port: int, monkeypatch):
+def s3(aws: str):
     """An empty moto account with stage dev's lake bucket; boto3 (and the CLI) reach it through AWS_ENDPOINT_URL."""
-    # moto's backends are process-wide: every test starts from, and leaves, an empty account.
-    reset = urllib.request.Request(f"http://127.0.0.1:{moto_port}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset)
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
-    }.items():
-        monkeypatch.setenv(key, value)
     client = boto3.client("s3")
     client.create_bucket(Bucket=DEV_LAKE_BUCKET)
-    yield client
-    urllib.request.urlopen(reset)
+    return client
 
 
 def flights_table(rows: int = 25) -> pa.Table:

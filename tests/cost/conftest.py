@@ -1,44 +1,13 @@
-"""Fixtures of the cost tests: moto as a real HTTP server on 127.0.0.1 and stage configs on tmp_path lakes."""
+"""Helpers of the cost tests: seeded Cost Explorer results and stage configs on tmp_path lakes (moto: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from emr_platform.config import PlatformConfig, load_config
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> str:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def aws(moto_server: str, monkeypatch) -> str:
-    """The endpoint of an empty moto server, with boto3 pointed at it."""
-    requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_server,
-    }.items():
-        monkeypatch.setenv(name, value)
-    return moto_server
 
 
 def seed_cost_and_usage(endpoint: str, *responses: dict) -> None:

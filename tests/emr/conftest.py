@@ -1,37 +1,19 @@
-"""Fixtures of the EMR launcher tests: moto as a real HTTP server on 127.0.0.1, what infra
+"""Fixtures of the EMR launcher tests: on moto (``aws``, tests/conftest.py), what infra
 would have built in it (by the names of ``emr_platform.naming``), a stage ``dev`` config with
 the lake on local disk, and the :class:`tests.emr.harness.EmrSimulator` playing EMR."""
 
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from emr_platform import naming
 from emr_platform.config import PlatformConfig, load_config
 from tests.emr.harness import EmrSimulator
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> str:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def dev_config(lake_root: Path, **emr_classic) -> PlatformConfig:
@@ -68,20 +50,6 @@ def build_infra(config: PlatformConfig) -> None:
         )
         emr.stop_application(applicationId=app["applicationId"])
         logs.create_log_group(logGroupName=naming.log_group(config, team))
-
-
-@pytest.fixture
-def aws(moto_endpoint: str, monkeypatch) -> str:
-    """An empty moto with boto3 pointed at it."""
-    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_endpoint,
-    }.items():
-        monkeypatch.setenv(name, value)
-    return moto_endpoint
 
 
 @pytest.fixture

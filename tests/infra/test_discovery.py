@@ -3,38 +3,13 @@ HTTP server on 127.0.0.1), is found by ``emr_platform.discovery`` with real boto
 
 from __future__ import annotations
 
-import socket
-import urllib.request
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from emr_platform import discovery, naming
 from emr_platform.config import load_config
 from emr_platform.discovery import DiscoveryError
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    # moto's backends are process-wide: every test starts from, and leaves, an empty account.
-    reset = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset)
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }.items():
-        monkeypatch.setenv(key, value)
-    yield
-    urllib.request.urlopen(reset)
-    server.stop()
 
 
 def _apply(synthesis, *, applications=True, roles=True, parameters=True) -> dict[str, str]:
