@@ -359,9 +359,17 @@ def _describe(error: dict) -> str:
     return f"{error['msg'].lower()}, got {got!r}"
 
 
+RESERVED_TEAM_NAMES = {"platform"}  # the cost code location, its lake prefix and run role
+
+
 def _check_references(config: PlatformConfig, origin) -> list[str]:
     problems = []
     for name, team in config.teams.items():
+        if name in RESERVED_TEAM_NAMES:
+            problems.append(
+                f"{origin(('teams', name))}: teams.{name}: expected another name ({name!r} is the platform's "
+                "own code location and lake prefix)"
+            )
         if not re.match(TEAM_NAME_PATTERN, name):
             problems.append(
                 f"{origin(('teams', name))}: teams.{name}: expected a team name of lower-case letters, "

@@ -23,9 +23,20 @@ DB_USER = "dagster"
 PROPAGATED_TAGS = ["team", "asset", "substrate", "stage"]
 
 
-def code_module(team: str) -> str:
-    """Python module of the team's code location, as listed in the repository's workspace.yaml."""
-    return f"assets.{team.replace('-', '_')}"
+PLATFORM_LOCATION = "platform"  # the cost code location (assets/platform_cost), beside the teams'
+
+
+def code_locations() -> dict[str, str]:
+    """``{location name: python module}`` of the repository's workspace.yaml, in its order:
+    every team's code location, then the platform's. Deployed exactly as listed there."""
+    from emr_platform.demo import workspace_locations
+
+    return workspace_locations()
+
+
+def code_module(location: str) -> str:
+    """Python module of a code location, as listed in the repository's workspace.yaml."""
+    return code_locations()[location]
 
 
 def instance(config: PlatformConfig) -> dict:
@@ -71,11 +82,12 @@ def instance(config: PlatformConfig) -> dict:
 
 
 def workspace(config: PlatformConfig, namespace: str) -> dict:
-    """``workspace.yaml`` of the webserver and daemon: one gRPC code server per team, found via Cloud Map."""
+    """``workspace.yaml`` of the webserver and daemon: one gRPC code server per code location
+    (each team's and the platform's), found via Cloud Map."""
     return {
         "load_from": [
-            {"grpc_server": {"host": f"{team}.{namespace}", "port": CODE_SERVER_PORT, "location_name": team}}
-            for team in config.teams
+            {"grpc_server": {"host": f"{location}.{namespace}", "port": CODE_SERVER_PORT, "location_name": location}}
+            for location in code_locations()
         ]
     }
 

@@ -98,6 +98,22 @@ def test_references_between_keys(config_root):
     assert any(p.startswith("config.yml: teams.Bad_Team: expected a team name") for p in found)
 
 
+def test_emr_stages_need_their_sections_and_s3_roots(config_root):
+    def change(d):
+        d["teams"]["platform"] = dict(d["teams"]["analytics"], upstream_teams=[])
+        del d["emr_classic"]
+
+    edit(config_root / "config.yml", change)
+    edit(config_root / "stages" / "dev.yml", lambda d: d["lake"].update({"logs_root": None}))
+    found = problems(config_root, "dev")
+    assert any(p.startswith("config.yml: teams.platform: expected another name") for p in found)
+    assert "config.yml: emr_classic: expected a section (some assets run on emr-classic)" in found
+    assert any(p.startswith("stages/dev.yml: lake.logs_root: expected an s3:// URI") for p in found)
+    assert problems(config_root, "local") == [  # local runs nothing on EMR
+        "config.yml: teams.platform: expected another name ('platform' is the platform's own code location and lake prefix)"
+    ]
+
+
 def test_asset_substrate_override_must_name_a_team_asset(config_root):
     edit(config_root / "stages" / "dev.yml", lambda d: d.update({"execution": {"asset_substrates": {"nobody/x/y": "local"}}}))
     assert problems(config_root, "dev") == [

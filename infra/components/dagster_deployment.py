@@ -1,6 +1,7 @@
 """The Dagster deployment of a stage on ECS Fargate.
 
-Webserver, daemon and one gRPC code server per team; Postgres on RDS as Dagster's storage;
+Webserver, daemon and one gRPC code server per code location of workspace.yaml (each
+team's and the platform's); Postgres on RDS as Dagster's storage;
 an internet-facing ALB that signs users in with Amazon Cognito (open-source Dagster has no
 login of its own) behind WAF; runs launched by dagster-aws's ``EcsRunLauncher``.
 """
@@ -148,6 +149,13 @@ class DagsterDeployment(pulumi.ComponentResource):
             aws.iam.RolePolicy(f"{name}-{team}-run-access", role=role.id, policy=pulumi.Output.json_dumps(access),
                                opts=child)
             run_roles[team] = role
+        # The platform's code location: Cost Explorer, the cost report in the lake, budget
+        # alerts and the orphan sensor (which runs in its code server).
+        platform_role = aws.iam.Role(f"{name}-platform-run", name=naming.dagster_run_role(config, di.PLATFORM_LOCATION),
+                                     assume_role_policy=ecs_trust, opts=child)
+        aws.iam.RolePolicy(f"{name}-platform-run-access", role=platform_role.id, opts=child,
+                           policy=pulumi.Output.json_dumps(document(*_platform_statements(config, args, arn))))
+        run_roles[di.PLATFORM_LOCATION] = platform_role
 
         control_role = aws.iam.Role(f"{name}-control", assume_role_policy=ecs_trust, opts=child)
         control_access = document(
@@ -239,20 +247,22 @@ class DagsterDeployment(pulumi.ComponentResource):
             )
 
         workspace_file = f"{di.DAGSTER_HOME}/workspace.yaml"
-        for team, role in run_roles.items():
+        for location, module in di.code_locations().items():
+            role = run_roles[location]
+            team = location if location in config.teams else None
             context = role.arn.apply(lambda role_arn: json.dumps({"ecs": {"task_role_arn": role_arn}}))
             code_command = context.apply(
-                lambda ctx, team=team: f"dagster code-server start -h 0.0.0.0 -p {di.CODE_SERVER_PORT} "
-                f"-m {di.code_module(team)} --location-name {team} --container-context '{ctx}'"
+                lambda ctx, location=location, module=module: f"dagster code-server start -h 0.0.0.0 "
+                f"-p {di.CODE_SERVER_PORT} -m {module} --location-name {location} --container-context '{ctx}'"
             )
-            definition = task(f"code-{team}", settings.code_location, code_command, role, di.CODE_SERVER_PORT, team)
+            definition = task(f"code-{location}", settings.code_location, code_command, role, di.CODE_SERVER_PORT, team)
             registry = aws.servicediscovery.Service(
-                f"{name}-{team}-discovery", name=team, namespace_id=namespace.id,
+                f"{name}-{location}-discovery", name=location, namespace_id=namespace.id,
                 dns_config={"namespace_id": namespace.id, "routing_policy": "MULTIVALUE",
                             "dns_records": [{"ttl": 10, "type": "A"}]},
-                tags={"team": team}, opts=child,
+                tags={"team": team} if team else None, opts=child,
             )
-            service(f"code-{team}", definition, team, service_registries={"registry_arn": registry.arn})
+            service(f"code-{location}", definition, team, service_registries={"registry_arn": registry.arn})
         daemon = task("daemon", settings.daemon, f"dagster-daemon run -w {workspace_file}", control_role, None)
         service("daemon", daemon)
         webserver = task(
@@ -308,6 +318,34 @@ def _run_statements(config: PlatformConfig, team: str, application_arn, executio
          "Resource": [pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
         {"Sid": "ReadJobLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"],
          "Resource": [arn("logs", f"log-group:{naming.log_group(config, team)}:*")]},
+        {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": [args.kms_key_arn]},
+    ]
+
+
+def _platform_statements(config: PlatformConfig, args: DagsterDeploymentArgs, arn) -> list[dict]:
+    """What the platform's code server and runs may do (``assets/platform_cost``, ``emr_platform/cost``)."""
+    lake = f"arn:aws:s3:::{naming.bucket(config, 'lake')}"
+    return [
+        # GetCostAndUsage has no resource type.
+        {"Sid": "ReadCostExplorer", "Effect": "Allow", "Action": ["ce:GetCostAndUsage"], "Resource": ["*"]},
+        {"Sid": "WriteCostTables", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": [f"{lake}/platform/*"]},
+        {"Sid": "ListCostTables", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [lake],
+         "Condition": {"StringLike": {"s3:prefix": ["platform/*"]}}},
+        {"Sid": "PublishBudgetAlerts", "Effect": "Allow", "Action": ["sns:Publish"],
+         "Resource": [arn("sns", naming.budget_topic(config))]},
+        # The orphan sensor: every team's clusters and job runs, stopped only when their Dagster run ended.
+        {"Sid": "FindClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": ["*"]},
+        {"Sid": "StopOrphanClusters", "Effect": "Allow",
+         "Action": ["elasticmapreduce:DescribeCluster", "elasticmapreduce:TerminateJobFlows"],
+         "Resource": [arn("elasticmapreduce", "cluster/*")]},
+        {"Sid": "StopOrphanJobRuns", "Effect": "Allow",
+         "Action": ["emr-serverless:ListApplications", "emr-serverless:ListJobRuns", "emr-serverless:GetJobRun",
+                    "emr-serverless:CancelJobRun"],
+         "Resource": [arn("emr-serverless", "/applications/*"), arn("emr-serverless", "/applications/*/jobruns/*")]},
+        {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": [pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
         {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
          "Resource": [args.kms_key_arn]},
     ]

@@ -37,13 +37,13 @@ def test_task_definitions_carry_the_rendered_files_and_the_database_secret(prod)
     containers = _containers(prod)
     config = load_config("prod")
     assert set(containers) == {f"emr-platform-prod-dagster-{n}" for n in ["webserver", "daemon"]} | {
-        f"emr-platform-prod-dagster-code-{team}" for team in config.teams
+        f"emr-platform-prod-dagster-code-{location}" for location in [*config.teams, "platform"]
     }
     for container in containers.values():
         env = {e["name"]: e["value"] for e in container["environment"]}
         assert yaml.safe_load(env["DAGSTER_INSTANCE_YAML"]) == di.instance(config)
         workspace = yaml.safe_load(env["DAGSTER_WORKSPACE_YAML"])
-        assert [w["grpc_server"]["location_name"] for w in workspace["load_from"]] == list(config.teams)
+        assert [w["grpc_server"]["location_name"] for w in workspace["load_from"]] == [*config.teams, "platform"]
         assert env[di.ENV_PG_HOST] == "emr-platform-prod-dagster.rds.example"
         assert container["secrets"] == [{"name": di.ENV_PG_PASSWORD, "valueFrom": env[di.ENV_PG_PASSWORD_ARN]}]
 
@@ -97,3 +97,17 @@ def test_each_run_role_allows_what_the_emr_launchers_call(prod):
         assert LAUNCHER_ACTIONS <= allowed, LAUNCHER_ACTIONS - allowed
         logs_reads = [s for s in statements if s.get("Sid") == "ReadJobOutput"]
         assert logs_reads[0]["Resource"][0].endswith(f"/{team}/*")
+
+
+def test_the_platform_location_is_deployed_with_what_its_assets_and_sensors_call(prod):
+    shell, flag, command = _containers(prod)["emr-platform-prod-dagster-code-platform"]["command"]
+    assert "-m assets.platform_cost --location-name platform" in command
+    context = json.loads(command.split("--container-context '")[1].rstrip("'"))
+    assert context["ecs"]["task_role_arn"].endswith(":role/emr-platform-prod-platform-dagster")
+    (policy,) = [r for r in prod.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-platform-run-access")]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    allowed = {action for s in statements.values() for action in s["Action"]}
+    assert {"ce:GetCostAndUsage", "sns:Publish", "elasticmapreduce:TerminateJobFlows", "emr-serverless:CancelJobRun",
+            "s3:PutObject"} <= allowed
+    assert statements["WriteCostTables"]["Resource"] == ["arn:aws:s3:::emr-platform-prod-lake/platform/*"]
+    assert statements["PublishBudgetAlerts"]["Resource"][0].endswith(":emr-platform-prod-budget-alerts")

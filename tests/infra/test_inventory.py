@@ -73,7 +73,7 @@ def test_prod_deploys_dagster_and_dev_does_not(dev, prod):
     assert prod.outputs["dagster_url"] == "https://dagster.example.com"
     assert "dagster_url" not in dev.outputs
     services = prod.names("aws:ecs/service:Service")
-    assert services == {"webserver", "daemon"} | {f"code-{team}" for team in load_config("prod").teams}
+    assert services == {"webserver", "daemon", "code-platform"} | {f"code-{team}" for team in load_config("prod").teams}
 
 
 def test_every_stage_with_an_aws_account_synthesizes_and_local_is_refused():
