@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage
+from emr_platform.cost.report import render_text
+from emr_platform.cost.sources import current_report
 from emr_platform.factory import team_definitions
 from emr_platform.java import require_java
 
@@ -174,7 +176,8 @@ def main() -> int:
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
         outcomes = materialize_locations(instance)
-    console.print(summary_table(outcomes, time.monotonic() - started))
+        console.print(summary_table(outcomes, time.monotonic() - started))
+        console.print(render_text(current_report(instance)), highlight=False, markup=False)
     return 0 if outcomes and all(o.ok for o in outcomes) else 1
 
 
