@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import _thread
 import threading
 import time
 
 import boto3
 import dagster as dg
+import pytest
+from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.utils import make_new_run_id
 
 from tests.emr.conftest import FAILING_SCRIPT, QUICK_SCRIPT, build_infra, dev_config, failure_description, one_asset
@@ -178,3 +181,29 @@ def test_a_retried_launch_adopts_the_cluster_already_started(tmp_path, emr):
     assert results == [True]
     (cluster,) = client.list_clusters()["Clusters"]
     assert len(client.list_steps(ClusterId=cluster["Id"])["Steps"]) == 1
+
+
+def test_a_run_terminated_from_the_ui_terminates_the_transient_cluster(tmp_path, emr):
+    # Terminating a run sends the run worker SIGINT, which Dagster raises as an interrupt.
+    emr.hold_seconds = 60
+    config = classic_config(tmp_path)
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
+    client = boto3.client("emr")
+
+    def interrupt_when_running() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            clusters = client.list_clusters()["Clusters"]
+            if clusters and any(
+                s["Status"]["State"] == "RUNNING" for s in client.list_steps(ClusterId=clusters[0]["Id"])["Steps"]
+            ):
+                _thread.interrupt_main()
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    with pytest.raises((KeyboardInterrupt, DagsterExecutionInterruptedError)):
+        job.execute_in_process(raise_on_error=True)
+    (cluster,) = client.list_clusters()["Clusters"]
+    assert cluster["Status"]["State"] == "TERMINATED"
