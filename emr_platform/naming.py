@@ -8,6 +8,8 @@ by the same name at run time (e.g. ``emr-serverless list-applications`` by name,
 
 from __future__ import annotations
 
+import re
+
 from emr_platform.config import PlatformConfig
 
 # Tag keys on every AWS resource and job run; Cost Explorer groups spend by them.
@@ -113,3 +115,21 @@ def ecs_cluster(config: PlatformConfig) -> str:
 def image_repository(config: PlatformConfig) -> str:
     """Name of the ECR repository holding the platform image (Dagster + code locations)."""
     return f"{prefix(config)}-platform"
+
+
+_STEP_MARKS = re.compile(r"\[run (?P<run_id>[0-9a-f-]{36})\] \[(?P<token>[0-9a-f]{16})\]$")
+
+
+def step_name(asset: str, run_id: str, client_token: str) -> str:
+    """Name of an EMR step: ``<team/domain/table> [run <run id>] [<16 chars of the client token>]``.
+
+    Steps take no tags, so the name carries what the orphan sensor (the Dagster run) and a
+    retried launch (the token) look for; see :func:`step_run_id`.
+    """
+    return f"{asset} [run {run_id}] [{client_token[:16]}]"
+
+
+def step_run_id(name: str) -> tuple[str, str] | None:
+    """``(team, Dagster run id)`` of a step named by :func:`step_name`, else None."""
+    marks = _STEP_MARKS.search(name)
+    return (name.split("/", 1)[0], marks["run_id"]) if marks else None

@@ -335,10 +335,11 @@ def _platform_statements(config: PlatformConfig, args: DagsterDeploymentArgs, ar
          "Condition": {"StringLike": {"s3:prefix": ["platform/*"]}}},
         {"Sid": "PublishBudgetAlerts", "Effect": "Allow", "Action": ["sns:Publish"],
          "Resource": [arn("sns", naming.budget_topic(config))]},
-        # The orphan sensor: every team's clusters and job runs, stopped only when their Dagster run ended.
+        # The orphan sensor: every team's clusters, steps and job runs, stopped only when their Dagster run ended.
         {"Sid": "FindClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": ["*"]},
         {"Sid": "StopOrphanClusters", "Effect": "Allow",
-         "Action": ["elasticmapreduce:DescribeCluster", "elasticmapreduce:TerminateJobFlows"],
+         "Action": ["elasticmapreduce:DescribeCluster", "elasticmapreduce:TerminateJobFlows",
+                    "elasticmapreduce:ListSteps", "elasticmapreduce:CancelSteps"],
          "Resource": [arn("elasticmapreduce", "cluster/*")]},
         {"Sid": "StopOrphanJobRuns", "Effect": "Allow",
          "Action": ["emr-serverless:ListApplications", "emr-serverless:ListJobRuns", "emr-serverless:GetJobRun",

@@ -98,8 +98,9 @@ def step(job: SparkJob, *, script_uri: str, py_files_uri: str, client_token: str
     """The ``spark-submit`` step of ``job`` (cluster deploy mode: the driver runs in YARN's
     application master, which gets the Pipes environment through ``spark.yarn.appMasterEnv``).
 
-    Its name ends with the client token's first 16 characters, which is how a retried launch
-    finds a step it already added. On a shared cluster a failed step must not stop the cluster.
+    Its name carries the Dagster run id and the client token's first 16 characters: how the
+    orphan sensor and a retried launch find it. On a shared cluster a failed step must not stop
+    the cluster.
     """
     args = [
         "spark-submit",
@@ -116,7 +117,8 @@ def step(job: SparkJob, *, script_uri: str, py_files_uri: str, client_token: str
 
 
 def step_name(job: SparkJob, client_token: str) -> str:
-    return f"{job.name} [{client_token[:16]}]"
+    """See :func:`emr_platform.naming.step_name`."""
+    return naming.step_name(job.name, job.tags.get("dagster-run-id", "-"), client_token)
 
 
 def job_flow_params(

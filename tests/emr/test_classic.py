@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import dataclasses
 import threading
 import time
 
@@ -12,7 +13,9 @@ import pytest
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.utils import make_new_run_id
 
+from resources.emr import params
 from tests.emr.conftest import FAILING_SCRIPT, QUICK_SCRIPT, build_infra, dev_config, failure_description, one_asset
+from tests.emr.test_requests import probe_job
 from tests.emr.test_serverless import run_assets
 
 CARRIERS = dg.AssetKey(["analytics", "performance", "carrier_monthly"])
@@ -207,3 +210,31 @@ def test_a_run_terminated_from_the_ui_terminates_the_transient_cluster(tmp_path,
         job.execute_in_process(raise_on_error=True)
     (cluster,) = client.list_clusters()["Clusters"]
     assert cluster["Status"]["State"] == "TERMINATED"
+
+
+def test_the_orphan_sensor_cancels_a_shared_cluster_step_of_an_ended_run(tmp_path, emr):
+    # Steps take no tags: the run id in the step's name is how the orphan sensor finds them.
+    from assets.platform_cost import platform_definitions
+
+    emr.hold_seconds = 60  # both steps stay RUNNING until cancelled
+    cluster_id = shared_cluster()
+    instance = dg.DagsterInstance.ephemeral()
+    runs = {}
+    for status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.STARTED):
+        run = dg.DagsterRun(job_name="all_assets", status=status)
+        instance.add_run(run)
+        runs[status] = run.run_id
+    client = boto3.client("emr")
+    config = classic_config(tmp_path, mode="shared", shared_cluster="analytics-shared")
+    step_ids = {}
+    for status, run_id in runs.items():
+        job = dataclasses.replace(probe_job(config), tags={"dagster-run-id": run_id})
+        step = params.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=run_id.replace("-", ""), shared=True)
+        step_ids[status] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"][0]
+    sensor = platform_definitions(config).resolve_sensor_def("emr_orphan_sensor")
+    result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert "stopped 1 orphan(s)" in result.skip_message
+    states = {s: client.describe_step(ClusterId=cluster_id, StepId=i)["Step"]["Status"]["State"] for s, i in step_ids.items()}
+    assert states[dg.DagsterRunStatus.FAILURE] in ("CANCEL_PENDING", "CANCELLED")
+    assert states[dg.DagsterRunStatus.STARTED] == "RUNNING"
+    client.terminate_job_flows(JobFlowIds=[cluster_id])

@@ -107,7 +107,7 @@ def test_the_platform_location_is_deployed_with_what_its_assets_and_sensors_call
     (policy,) = [r for r in prod.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("-platform-run-access")]
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     allowed = {action for s in statements.values() for action in s["Action"]}
-    assert {"ce:GetCostAndUsage", "sns:Publish", "elasticmapreduce:TerminateJobFlows", "emr-serverless:CancelJobRun",
-            "s3:PutObject"} <= allowed
+    assert {"ce:GetCostAndUsage", "sns:Publish", "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:CancelSteps",
+            "emr-serverless:CancelJobRun", "s3:PutObject"} <= allowed
     assert statements["WriteCostTables"]["Resource"] == ["arn:aws:s3:::emr-platform-prod-lake/platform/*"]
     assert statements["PublishBudgetAlerts"]["Resource"][0].endswith(":emr-platform-prod-budget-alerts")
