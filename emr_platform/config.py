@@ -126,15 +126,15 @@ class ServerlessCapacitySettings(_Model):
     max_disk_gb: int = Field(2000, ge=20, description="Disk cap of the application, GiB.")
     idle_timeout_minutes: int = Field(15, ge=1, le=10080, description="Auto-stop after this long without job runs.")
     poll_interval_seconds: float = Field(10, gt=0, le=300, description="Seconds between get_job_run calls.")
-    cloudwatch_logging: bool = Field(True, description="Driver and executor logs to the team's CloudWatch log group too.")
-    log_wait_seconds: float = Field(60, ge=0, le=900, description="How long to wait for driver logs after a job run ends.")
+    cloudwatch_logging: bool = Field(True, description="Driver logs to the team's CloudWatch log group too.")
+    log_wait_seconds: float = Field(60, ge=0, le=900, description="Longest wait for driver logs after a job run ends.")
 
 
 class InstanceGroup(_Model):
     """One instance group of an EMR Classic cluster (``RunJobFlow`` ``Instances.InstanceGroups``)."""
 
     role: Literal["MASTER", "CORE", "TASK"]
-    instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type, e.g. m5.xlarge.")
+    instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type (m5.xlarge).")
     count: int = Field(1, ge=1, le=500)
     market: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
 

@@ -2,7 +2,8 @@
 
 Launchers tag what they start with ``dagster-run-id``, ``team`` and ``stage``
 (``emr_platform.factory``); a step, which takes no tags, carries the run id in its name
-(``emr_platform.naming.step_name``), so steps on shared clusters are found too. A resource is an orphan when the Dagster instance knows its run
+(``emr_platform.naming.step_name``), so steps on shared clusters are found too.
+A resource is an orphan when the Dagster instance knows its run
 and that run has finished; a run id the instance does not know is left alone (it may belong
 to another Dagster deployment sharing the account, e.g. a colleague's dev instance).
 """
@@ -65,7 +66,8 @@ def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[
             if _platform_tags(tags, stage) and ended(tags[RUN_TAG]):
                 found.append(Orphan("cluster", summary["Id"], tags["team"], tags[RUN_TAG]))
                 continue
-            for step_page in emr.get_paginator("list_steps").paginate(ClusterId=summary["Id"], StepStates=["PENDING", "RUNNING"]):
+            steps = emr.get_paginator("list_steps").paginate(ClusterId=summary["Id"], StepStates=["PENDING", "RUNNING"])
+            for step_page in steps:
                 for step in step_page["Steps"]:
                     marks = naming.step_run_id(step["Name"])
                     if marks and ended(marks[1]):

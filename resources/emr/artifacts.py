@@ -71,7 +71,8 @@ def stage(s3: Any, artifacts_root: str, team: str, script: Path) -> StagedArtifa
     deps = dependency_zip()
     script_key = "/".join(filter(None, [base, team, "scripts", _sha256(script_body), script.name]))
     deps_key = "/".join(filter(None, [base, team, "deps", _sha256(deps) + ".zip"]))
-    uploaded = tuple(key for key, body in ((script_key, script_body), (deps_key, deps)) if _put_if_absent(s3, bucket, key, body))
+    pairs = ((script_key, script_body), (deps_key, deps))
+    uploaded = tuple(key for key, body in pairs if _put_if_absent(s3, bucket, key, body))
     return StagedArtifacts(f"s3://{bucket}/{script_key}", f"s3://{bucket}/{deps_key}", uploaded)
 
 

@@ -76,7 +76,11 @@ class PlatformEMRClient(PipesEMRClient):
     def _enrich_params(self, session, params):
         """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags."""
         params = copy.deepcopy(params)
-        env = [arg for key, value in session.get_bootstrap_env_vars().items() for arg in ("--conf", f"{PIPES_ENV_CONF}{key}={value}")]
+        env = [
+            arg
+            for key, value in session.get_bootstrap_env_vars().items()
+            for arg in ("--conf", f"{PIPES_ENV_CONF}{key}={value}")
+        ]
         for step in params["Steps"]:
             args = step["HadoopJarStep"]["Args"]
             args[1:1] = env  # right after "spark-submit"

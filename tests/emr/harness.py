@@ -185,7 +185,8 @@ class EmrSimulator:
 
     def _start_step(self, cluster: Any, step: Any) -> None:
         args = list(step.args)
-        env = {k.removeprefix("spark.yarn.appMasterEnv."): v for k, v in _confs(args).items() if k.startswith("spark.yarn.appMasterEnv.")}
+        prefix = "spark.yarn.appMasterEnv."
+        env = {k.removeprefix(prefix): v for k, v in _confs(args).items() if k.startswith(prefix)}
         execution = Execution("step", step.id, env)
         self.executions[step.id] = execution
         step.state, step.start_date_time = "RUNNING", utcnow()
@@ -200,7 +201,10 @@ class EmrSimulator:
         status = "SUCCEEDED" if execution.returncode == 0 else "FAILED"
         submit_log = f"INFO Client: Submitted application {application}\nINFO Client: final status: {status}\n"
         if execution.returncode != 0:
-            submit_log += f'Exception in thread "main" org.apache.spark.SparkException: Application {application} finished with failed status\n'
+            submit_log += (
+                'Exception in thread "main" org.apache.spark.SparkException: '
+                f"Application {application} finished with failed status\n"
+            )
         self._put(f"{base}/steps/{step.id}/stderr.gz", submit_log)
         self._put(f"{base}/steps/{step.id}/stdout.gz", "")
         if self.container_logs:

@@ -229,7 +229,8 @@ def test_the_orphan_sensor_cancels_a_shared_cluster_step_of_an_ended_run(tmp_pat
     step_ids = {}
     for status, run_id in runs.items():
         job = dataclasses.replace(probe_job(config), tags={"dagster-run-id": run_id})
-        step = params.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=run_id.replace("-", ""), shared=True)
+        token = run_id.replace("-", "")
+        step = params.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=token, shared=True)
         step_ids[status] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"][0]
     sensor = platform_definitions(config).resolve_sensor_def("emr_orphan_sensor")
     result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
