@@ -4,8 +4,11 @@ the lake on local disk, and the :class:`tests.emr.harness.EmrSimulator` playing 
 
 from __future__ import annotations
 
+import _thread
 import json
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -118,3 +121,22 @@ def failure_description(result) -> str:
         messages.append(error.message)
         error = error.cause
     return "\n".join(messages)
+
+
+def interrupt_when(running: Callable[[], bool], job) -> None:
+    """Run ``job`` and interrupt it as a run terminated from the Dagster UI is (SIGINT to the
+    run worker, raised by Dagster as an interrupt) once ``running()``; expects the interrupt."""
+    import pytest
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    def watch() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if running():
+                _thread.interrupt_main()
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    with pytest.raises((KeyboardInterrupt, DagsterExecutionInterruptedError)):
+        job.execute_in_process(raise_on_error=True)

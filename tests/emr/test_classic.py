@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import _thread
 import dataclasses
 import threading
 import time
 
 import boto3
 import dagster as dg
-import pytest
-from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.utils import make_new_run_id
 
 from resources.emr import params
-from tests.emr.conftest import FAILING_SCRIPT, QUICK_SCRIPT, build_infra, dev_config, failure_description, one_asset
+from tests.emr.conftest import (
+    FAILING_SCRIPT,
+    QUICK_SCRIPT,
+    build_infra,
+    dev_config,
+    failure_description,
+    interrupt_when,
+    one_asset,
+)
 from tests.emr.test_requests import probe_job
 from tests.emr.test_serverless import run_assets
 
@@ -194,20 +199,12 @@ def test_a_run_terminated_from_the_ui_terminates_the_transient_cluster(tmp_path,
     job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
     client = boto3.client("emr")
 
-    def interrupt_when_running() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            clusters = client.list_clusters()["Clusters"]
-            if clusters and any(
-                s["Status"]["State"] == "RUNNING" for s in client.list_steps(ClusterId=clusters[0]["Id"])["Steps"]
-            ):
-                _thread.interrupt_main()
-                return
-            time.sleep(0.1)
+    def step_running() -> bool:
+        clusters = client.list_clusters()["Clusters"]
+        steps = client.list_steps(ClusterId=clusters[0]["Id"])["Steps"] if clusters else []
+        return any(s["Status"]["State"] == "RUNNING" for s in steps)
 
-    threading.Thread(target=interrupt_when_running, daemon=True).start()
-    with pytest.raises((KeyboardInterrupt, DagsterExecutionInterruptedError)):
-        job.execute_in_process(raise_on_error=True)
+    interrupt_when(step_running, job)
     (cluster,) = client.list_clusters()["Clusters"]
     assert cluster["Status"]["State"] == "TERMINATED"
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import _thread
-import threading
-import time
-
 import boto3
 import dagster as dg
-import pytest
-from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.utils import make_new_run_id
 
 from tests.conftest import team_locations
-from tests.emr.conftest import FAILING_SCRIPT, QUICK_SCRIPT, build_infra, dev_config, failure_description, one_asset
+from tests.emr.conftest import (
+    FAILING_SCRIPT,
+    QUICK_SCRIPT,
+    build_infra,
+    dev_config,
+    failure_description,
+    interrupt_when,
+    one_asset,
+)
 
 AIRLINES = dg.AssetKey(["data-engineering", "raw", "airlines"])
 
@@ -107,17 +109,7 @@ def test_a_run_terminated_from_the_ui_cancels_the_job_run(tmp_path, emr):
     job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
     app_id = applications()["emr-platform-dev-data-engineering"]["id"]
 
-    def interrupt_when_running() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if any(r["state"] == "RUNNING" for r in job_runs(app_id)):
-                _thread.interrupt_main()
-                return
-            time.sleep(0.1)
-
-    threading.Thread(target=interrupt_when_running, daemon=True).start()
-    with pytest.raises((KeyboardInterrupt, DagsterExecutionInterruptedError)):
-        job.execute_in_process(raise_on_error=True)
+    interrupt_when(lambda: any(r["state"] == "RUNNING" for r in job_runs(app_id)), job)
     (run,) = job_runs(app_id)
     assert run["state"] == "CANCELLED"
 
