@@ -28,7 +28,7 @@ from dagster_aws.pipes import PipesEMRClient
 from emr_platform import discovery
 from emr_platform.launcher import SparkJobError, Usage
 from resources.emr import logs, params
-from resources.emr.common import TERMINAL_STEP_STATES, EmrLauncher, Launch, failure_tail, forward_logs
+from resources.emr.common import TERMINAL_STEP_STATES, EmrLauncher, Launch, cleanup, failure_tail, forward_logs
 
 SUBSTRATE = "emr-classic"
 ACTIVE_CLUSTER_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
@@ -63,15 +63,14 @@ class PlatformEMRClient(PipesEMRClient):
                 self._read_application_logs(context, session, completed)
                 return dg.PipesClientCompletedInvocation(session, metadata=self._extract_dagster_metadata(completed))
             except BaseException:  # failure, timeout, or the run terminated from the UI
-                if self.cluster_id and self.shared_cluster_id and self._step_state() not in TERMINAL_STEP_STATES:
-                    context.log.warning(f"cancelling step {self.step_id} on shared cluster {self.cluster_id}")
-                    self.client.cancel_steps(
-                        ClusterId=self.cluster_id, StepIds=[self.step_id], StepCancellationOption="SEND_INTERRUPT"
-                    )
+                if self.cluster_id and self.shared_cluster_id:
+                    with cleanup(context, f"cancel step {self.step_id} on cluster {self.cluster_id}"):
+                        self._cancel_step(context)
                 raise
             finally:
                 if self.cluster_id and not self.shared_cluster_id:
-                    self._terminate_cluster(context)
+                    with cleanup(context, f"terminate cluster {self.cluster_id}"):
+                        self._terminate_cluster(context)
 
     def _enrich_params(self, session, params):
         """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags."""
@@ -161,6 +160,13 @@ class PlatformEMRClient(PipesEMRClient):
         if not log_uri:
             return {}
         return logs.step_logs(self.launch.s3, log_uri, self.cluster_id, self.step_id, wait_seconds)
+
+    def _cancel_step(self, context) -> None:
+        if self.step_id and self._step_state() not in TERMINAL_STEP_STATES:
+            context.log.warning(f"cancelling step {self.step_id} on shared cluster {self.cluster_id}")
+            self.client.cancel_steps(
+                ClusterId=self.cluster_id, StepIds=[self.step_id], StepCancellationOption="SEND_INTERRUPT"
+            )
 
     def _terminate_cluster(self, context) -> None:
         state = self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]["Status"]["State"]

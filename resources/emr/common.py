@@ -99,6 +99,16 @@ class EmrLauncher(SparkLauncher):
         """Run the job through the substrate's Pipes client; its results and usage."""
 
 
+@contextlib.contextmanager
+def cleanup(context: dg.AssetExecutionContext, what: str) -> Iterator[None]:
+    """Stop what a launch started without hiding the error that made it stop: a failed
+    ``what`` is logged (the orphan sensor stops what is left), the original error propagates."""
+    try:
+        yield
+    except Exception as exc:
+        context.log.error(f"could not {what}: {exc!r}; the orphan sensor will stop it once this run has ended")
+
+
 def forward_logs(context: dg.AssetExecutionContext, found: dict[str, str]) -> None:
     """Each driver log found, line by line, into the asset's Dagster log."""
     for name, text in found.items():

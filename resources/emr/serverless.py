@@ -22,7 +22,7 @@ from dagster_aws.pipes import PipesEMRServerlessClient
 from emr_platform import discovery
 from emr_platform.launcher import SparkJobError, Usage
 from resources.emr import logs, params
-from resources.emr.common import EmrLauncher, Launch, failure_tail, forward_logs
+from resources.emr.common import EmrLauncher, Launch, cleanup, failure_tail, forward_logs
 
 SUBSTRATE = "emr-serverless"
 ACTIVE_STATES = {"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING"}
@@ -54,7 +54,8 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
                 self._read_messages(context, session, completed)
                 return dg.PipesClientCompletedInvocation(session, metadata=self._extract_dagster_metadata(completed))
             except BaseException:  # failure, timeout, or the run terminated from the UI
-                self._cancel_if_active(context, started)
+                with cleanup(context, f"cancel job run {started['jobRunId']}"):
+                    self._cancel_if_active(context, started)
                 raise
 
     def _enrich_start_params(self, context, session, params):

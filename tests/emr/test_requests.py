@@ -10,11 +10,12 @@ from pathlib import Path
 
 import boto3
 import dagster as dg
+import pytest
 
 from emr_platform.launcher import SparkJob
 from resources.emr import artifacts, params
 from resources.emr.classic import PlatformEMRClient
-from resources.emr.common import Launch
+from resources.emr.common import Launch, cleanup
 from resources.emr.serverless import PlatformEMRServerlessClient
 from tests.emr.conftest import dev_config
 
@@ -118,3 +119,14 @@ def test_artifacts_are_uploaded_once_per_content(aws, tmp_path):
     assert second.py_files_uri == first.py_files_uri and second.script_uri != first.script_uri
     names = zipfile.ZipFile(io.BytesIO(artifacts.dependency_zip())).namelist()
     assert "jobkit.py" in names and "dagster_pipes/__init__.py" in names
+
+
+def test_a_failed_cleanup_is_logged_and_the_jobs_own_error_kept():
+    context = dg.build_asset_context()
+    with pytest.raises(ValueError, match="step s-1 FAILED"):
+        try:
+            raise ValueError("step s-1 FAILED")
+        except ValueError:
+            with cleanup(context, "terminate cluster j-1"):
+                raise RuntimeError("AccessDenied")
+            raise
