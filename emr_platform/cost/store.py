@@ -17,15 +17,10 @@ def cost_uri(config: PlatformConfig, *parts: str) -> str:
     return lake.join(config.lake.root, *COST_PREFIX, *parts)
 
 
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 def write_bytes(uri: str, data: bytes, content_type: str = "application/octet-stream") -> None:
     """Write ``data`` to ``uri``, replacing what was there (atomically for local files)."""
     if uri.startswith("s3://"):
-        bucket, key = _split(uri)
+        bucket, key = lake.split_s3_uri(uri)
         boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
         return
     path = Path(uri)
@@ -38,7 +33,7 @@ def write_bytes(uri: str, data: bytes, content_type: str = "application/octet-st
 def read_bytes(uri: str) -> bytes | None:
     """The bytes at ``uri``, or None when nothing is stored there."""
     if uri.startswith("s3://"):
-        bucket, key = _split(uri)
+        bucket, key = lake.split_s3_uri(uri)
         client = boto3.client("s3")
         try:
             return client.get_object(Bucket=bucket, Key=key)["Body"].read()

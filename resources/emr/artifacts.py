@@ -21,6 +21,7 @@ from typing import Any
 import dagster_pipes
 from botocore.exceptions import ClientError
 
+from emr_platform.lake import split_s3_uri
 from emr_platform.launcher import JOBKIT
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same files always make the same zip bytes
@@ -53,20 +54,12 @@ def dependency_zip() -> bytes:
     return buffer.getvalue()
 
 
-def split_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key/prefix`` -> ``("bucket", "key/prefix")``; raises ``ValueError`` for other schemes."""
-    if not uri.startswith("s3://"):
-        raise ValueError(f"expected an s3:// URI, got {uri!r}")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key.strip("/")
-
-
 def stage(s3: Any, artifacts_root: str, team: str, script: Path) -> StagedArtifacts:
     """Upload ``script`` and :func:`dependency_zip` under the team's artifacts prefix unless present.
 
     Raises ``botocore.exceptions.ClientError`` when S3 refuses (e.g. no write access).
     """
-    bucket, base = split_uri(artifacts_root)
+    bucket, base = split_s3_uri(artifacts_root)
     script_body = script.read_bytes()
     deps = dependency_zip()
     script_key = "/".join(filter(None, [base, team, "scripts", _sha256(script_body), script.name]))

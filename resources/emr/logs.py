@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from resources.emr.artifacts import split_uri
+from emr_platform.lake import split_s3_uri
 
 APPLICATION_ID = re.compile(r"application_\d+_\d+")
 POLL_SECONDS = 0.5
@@ -33,7 +33,7 @@ POLL_SECONDS = 0.5
 
 def read_s3_text(s3: Any, uri: str) -> str | None:
     """The text of an S3 object (gunzipped when the key ends in ``.gz``), or None if it does not exist."""
-    bucket, key = split_uri(uri)
+    bucket, key = split_s3_uri(uri)
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
@@ -105,7 +105,7 @@ def step_logs(s3: Any, log_uri: str, cluster_id: str, step_id: str, wait_seconds
         found["step stdout"] = stdout
     application = APPLICATION_ID.search(stderr or "")
     if application:
-        bucket, prefix = split_uri(f"{base}/containers/{application.group()}/")
+        bucket, prefix = split_s3_uri(f"{base}/containers/{application.group()}/")
         listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
         for item in listing.get("Contents", []):
             key = item["Key"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from emr_platform import naming
 from emr_platform.config import ClusterProfile, JobSize, PlatformConfig
+from emr_platform.lake import split_s3_uri
 from emr_platform.launcher import SparkJob
 
 # Needed on clusters that the EMR managed policies (AmazonEMRServicePolicy_v2) may manage.
@@ -56,8 +57,7 @@ def log_prefix(config: PlatformConfig, team: str, substrate: str) -> str:
 def messages_prefix(config: PlatformConfig, team: str, client_token: str) -> tuple[str, str]:
     """``(bucket, key prefix)`` the job's Pipes messages go to: fixed by the client token, so a
     retried launch that finds the job already started reads that job's messages."""
-    bucket = naming.bucket(config, "logs")
-    base = config.lake.logs_root.removeprefix("s3://").partition("/")[2].strip("/")
+    bucket, base = split_s3_uri(config.lake.logs_root)
     return bucket, "/".join(filter(None, [base, team, "pipes", client_token]))
 
 
