@@ -26,12 +26,12 @@ from dagster._core.pipes.utils import open_pipes_session
 from dagster_aws.pipes import PipesEMRClient
 
 from emr_platform import discovery
+from emr_platform.cost.orphans import ACTIVE_CLUSTER_STATES
 from emr_platform.launcher import SparkJobError, Usage
 from resources.emr import logs, params
 from resources.emr.common import TERMINAL_STEP_STATES, EmrLauncher, Launch, cleanup, failure_tail, forward_logs
 
 SUBSTRATE = "emr-classic"
-ACTIVE_CLUSTER_STATES = ["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"]
 ENDED_CLUSTER_STATES = {"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"}
 PIPES_ENV_CONF = "spark.yarn.appMasterEnv."  # the driver's environment in cluster deploy mode
 
@@ -153,10 +153,12 @@ class PlatformEMRClient(PipesEMRClient):
             time.sleep(self.settings.poll_interval_seconds)
 
     def _read_application_logs(self, context, session, response) -> None:
-        forward_logs(context, self._logs(wait_seconds=0))
+        forward_logs(context, self._logs(wait_seconds=0, cluster=response["Cluster"]))
 
-    def _logs(self, wait_seconds: float) -> dict[str, str]:
-        log_uri = self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"].get("LogUri")
+    def _logs(self, wait_seconds: float, cluster: dict[str, Any] | None = None) -> dict[str, str]:
+        """The step's logs (see :func:`logs.step_logs`); ``cluster``: its description, if at hand."""
+        cluster = cluster or self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
+        log_uri = cluster.get("LogUri")
         if not log_uri:
             return {}
         return logs.step_logs(self.launch.s3, log_uri, self.cluster_id, self.step_id, wait_seconds)
