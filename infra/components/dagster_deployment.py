@@ -19,7 +19,7 @@ from emr_platform.config import PlatformConfig, TaskSize
 from infra import dagster_instance as di
 from infra.components.network import Network, NetworkArgs
 from infra.components.signed_in_entry import SignedInEntry, SignedInEntryArgs
-from infra.documents import assume_role, document
+from infra.documents import assume_role, document, s3_arn
 
 LOG_RETENTION_DAYS = 90
 
@@ -298,8 +298,6 @@ def _run_statements(config: PlatformConfig, team: str, application_arn, executio
                     "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows",
                     "elasticmapreduce:AddTags", "elasticmapreduce:CancelSteps", "elasticmapreduce:ListInstances"],
          "Resource": [arn("elasticmapreduce", "cluster/*")]},
-        # ListClusters has no resource type: how a retried launch finds its cluster, and shared mode its cluster.
-        {"Sid": "FindClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": ["*"]},
         {"Sid": "PassTeamRoles", "Effect": "Allow", "Action": ["iam:PassRole", "iam:GetRole"],
          "Resource": [execution_role_arn, instance_role_arn, args.service_role_arn]},
         {"Sid": "FindInstanceProfile", "Effect": "Allow", "Action": ["iam:GetInstanceProfile"],
@@ -315,29 +313,25 @@ def _run_statements(config: PlatformConfig, team: str, application_arn, executio
         {"Sid": "ListOwnPrefixes", "Effect": "Allow", "Action": ["s3:ListBucket"],
          "Resource": [args.artifacts_bucket_arn, args.logs_bucket_arn],
          "Condition": {"StringLike": {"s3:prefix": [f"{team}/*"]}}},
-        {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
-         "Resource": [pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
         {"Sid": "ReadJobLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"],
          "Resource": [arn("logs", f"log-group:{naming.log_group(config, team)}:*")]},
-        {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-         "Resource": [args.kms_key_arn]},
+        *_every_run_statements(args),
     ]
 
 
 def _platform_statements(config: PlatformConfig, args: DagsterDeploymentArgs, arn) -> list[dict]:
     """What the platform's code server and runs may do (``assets/platform_cost``, ``emr_platform/cost``)."""
-    lake = f"arn:aws:s3:::{naming.bucket(config, 'lake')}"
+    lake = naming.bucket(config, "lake")
     return [
         # GetCostAndUsage has no resource type.
         {"Sid": "ReadCostExplorer", "Effect": "Allow", "Action": ["ce:GetCostAndUsage"], "Resource": ["*"]},
         {"Sid": "WriteCostTables", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": [f"{lake}/platform/*"]},
-        {"Sid": "ListCostTables", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [lake],
+         "Resource": [s3_arn(lake, "platform/*")]},
+        {"Sid": "ListCostTables", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [s3_arn(lake)],
          "Condition": {"StringLike": {"s3:prefix": ["platform/*"]}}},
         {"Sid": "PublishBudgetAlerts", "Effect": "Allow", "Action": ["sns:Publish"],
          "Resource": [arn("sns", naming.budget_topic(config))]},
         # The orphan sensor: every team's clusters, steps and job runs, stopped only when their Dagster run ended.
-        {"Sid": "FindClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": ["*"]},
         {"Sid": "StopOrphanClusters", "Effect": "Allow",
          "Action": ["elasticmapreduce:DescribeCluster", "elasticmapreduce:TerminateJobFlows",
                     "elasticmapreduce:ListSteps", "elasticmapreduce:CancelSteps"],
@@ -346,6 +340,15 @@ def _platform_statements(config: PlatformConfig, args: DagsterDeploymentArgs, ar
          "Action": ["emr-serverless:ListApplications", "emr-serverless:ListJobRuns", "emr-serverless:GetJobRun",
                     "emr-serverless:CancelJobRun"],
          "Resource": [arn("emr-serverless", "/applications/*"), arn("emr-serverless", "/applications/*/jobruns/*")]},
+        *_every_run_statements(args),
+    ]
+
+
+def _every_run_statements(args: DagsterDeploymentArgs) -> list[dict]:
+    """What every code location's code server and runs need, the teams' and the platform's."""
+    return [
+        # ListClusters has no resource type: how a retried launch, shared mode and the orphan sensor find clusters.
+        {"Sid": "FindClusters", "Effect": "Allow", "Action": ["elasticmapreduce:ListClusters"], "Resource": ["*"]},
         {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
          "Resource": [pulumi.Output.concat(args.logs_bucket_arn, "/dagster/*")]},
         {"Sid": "UseStageKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
