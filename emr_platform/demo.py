@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -26,6 +25,7 @@ from emr_platform.cost.report import render_text
 from emr_platform.cost.sources import current_report
 from emr_platform.factory import team_definitions
 from emr_platform.java import require_java
+from emr_platform.workspace import workspace_locations
 
 JOB_NAME = "all_assets"
 # The console shows warnings and errors only; every event still lands in the instance (make ui).
@@ -48,12 +48,6 @@ class AssetOutcome:
     @property
     def ok(self) -> bool:
         return self.materialized and not self.checks_failed
-
-
-def workspace_locations(root: Path = REPO_ROOT) -> dict[str, str]:
-    """``{location name: python module}`` in ``workspace.yaml`` order."""
-    entries = yaml.safe_load((root / "workspace.yaml").read_text())["load_from"]
-    return {e["python_module"]["location_name"]: e["python_module"]["module_name"] for e in entries}
 
 
 def location_definitions(name: str, module_name: str, config: PlatformConfig | None = None) -> dg.Definitions:

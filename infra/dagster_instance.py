@@ -9,6 +9,7 @@ from __future__ import annotations
 import yaml
 
 from emr_platform.config import PlatformConfig
+from emr_platform.workspace import workspace_locations
 
 CODE_SERVER_PORT = 4000
 WEBSERVER_PORT = 3000
@@ -29,8 +30,6 @@ PLATFORM_LOCATION = "platform"  # the cost code location (assets/platform_cost),
 def code_locations() -> dict[str, str]:
     """``{location name: python module}`` of the repository's workspace.yaml, in its order:
     every team's code location, then the platform's. Deployed exactly as listed there."""
-    from emr_platform.demo import workspace_locations
-
     return workspace_locations()
 
 
