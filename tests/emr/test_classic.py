@@ -229,10 +229,18 @@ def test_the_orphan_sensor_cancels_a_shared_cluster_step_of_an_ended_run(tmp_pat
         token = run_id.replace("-", "")
         step = params.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=token, shared=True)
         step_ids[status] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"][0]
+
+    def states() -> dict:
+        describe = client.describe_step
+        return {s: describe(ClusterId=cluster_id, StepId=i)["Step"]["Status"]["State"] for s, i in step_ids.items()}
+
+    deadline = time.monotonic() + 10  # the simulator starts both (step concurrency 2) within a tick or two
+    while set(states().values()) != {"RUNNING"} and time.monotonic() < deadline:
+        time.sleep(0.05)
     sensor = platform_definitions(config).resolve_sensor_def("emr_orphan_sensor")
     result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
     assert "stopped 1 orphan(s)" in result.skip_message
-    states = {s: client.describe_step(ClusterId=cluster_id, StepId=i)["Step"]["Status"]["State"] for s, i in step_ids.items()}
-    assert states[dg.DagsterRunStatus.FAILURE] in ("CANCEL_PENDING", "CANCELLED")
-    assert states[dg.DagsterRunStatus.STARTED] == "RUNNING"
+    after = states()
+    assert after[dg.DagsterRunStatus.FAILURE] in ("CANCEL_PENDING", "CANCELLED")
+    assert after[dg.DagsterRunStatus.STARTED] == "RUNNING"
     client.terminate_job_flows(JobFlowIds=[cluster_id])
