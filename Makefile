@@ -18,7 +18,7 @@ $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME) && printf 'telemetry:\n  enabled: false\n' > $@
 
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m emr_platform.demo
+	$(PY) -m emr_platform.apps.demo
 
 test: install
 	$(PY) -m pytest -q

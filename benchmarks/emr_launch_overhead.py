@@ -39,8 +39,9 @@ from moto.emrserverless import urls as serverless_urls  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from emr_platform import discovery  # noqa: E402
-from resources.emr import artifacts, params  # noqa: E402
-from resources.emr.common import EmrLauncher  # noqa: E402
+from resources import site_of  # noqa: E402
+from resources.emr import artifacts, requests  # noqa: E402
+from resources.emr.launch import EmrLauncher  # noqa: E402
 from resources.spark_connect import SparkConnectServer  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.emr.conftest import QUICK_SCRIPT, build_infra, dev_config, one_asset  # noqa: E402
@@ -88,8 +89,8 @@ def stock_launches(simulator: EmrSimulator, config, tmp: Path, repeat: int, poll
 
     @dg.asset(key=["data-engineering", "stock", "t"])
     def stock(context):
-        request = params.serverless_start_params(
-            config, _spark_job(config, tmp), application_id=application_id, execution_role_arn=role,
+        request = requests.serverless_start_params(
+            config.emr_serverless, site_of(config), _spark_job(config, tmp), application_id=application_id, execution_role_arn=role,
             script_uri=staged.script_uri, py_files_uri=staged.py_files_uri, client_token=context.run.run_id,
         )
         extras = {"asset_key": "data-engineering/stock/t", "inputs": {}, "output": str(tmp / "stock-out"),

@@ -30,7 +30,7 @@ import dagster as dg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emr_platform.config import load_config  # noqa: E402
-from emr_platform.demo import materialize_locations  # noqa: E402
+from emr_platform.apps.demo import materialize_locations  # noqa: E402
 from resources.spark_connect import SparkConnectServer  # noqa: E402
 
 

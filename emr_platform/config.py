@@ -13,75 +13,37 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, create_model
+
+from emr_platform import substrates
+from emr_platform.settings import (
+    CONFIG_FILE,
+    STAGES_DIR,
+    ConfigError,
+    CostSettings,
+    DeploymentSettings,
+    JobSize,
+    LakeSettings,
+    PlatformSettings,
+    SettingsModel,
+)
 
 STAGE_ENV_VAR = "EMR_PLATFORM_STAGE"
 DEFAULT_STAGE = "local"
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_FILE = "config.yml"
-STAGES_DIR = "stages"
 
-Substrate = Literal["local", "emr-serverless", "emr-classic"]
-SUBSTRATES: tuple[str, ...] = ("local", "emr-serverless", "emr-classic")
+SubstrateName = Literal[substrates.NAMES]  # type: ignore[valid-type]  # the registry's names, for the schema
 
 # A team name becomes part of S3 prefixes, IAM role names and Dagster owners:
 # lower-case letters, digits and single hyphens, starting with a letter.
 TEAM_NAME_PATTERN = r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,30}$"
 
 
-class ConfigError(ValueError):
-    """Raised for any invalid configuration; ``problems`` holds one line per error."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PlatformSettings(_Model):
-    """Who the platform is and where it lives."""
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$", description="Prefix of every AWS resource name.")
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region, e.g. us-east-1.")
-
-
-class LakeSettings(_Model):
-    """Where asset data, job artifacts and logs are written.
-
-    ``root`` is an ``s3://bucket[/prefix]`` URI or a local directory (relative paths
-    are resolved against the repository root). Each asset ``[team, domain, table]``
-    is stored under ``<root>/<team>/<domain>/<table>/``.
-    """
-
-    root: str
-    artifacts_root: str | None = Field(None, description="Job scripts and their dependencies; EMR stages only.")
-    logs_root: str | None = Field(None, description="EMR driver and step logs; EMR stages only.")
-
-    @property
-    def is_s3(self) -> bool:
-        return self.root.startswith("s3://")
-
-
-class JobSize(_Model):
-    """Resources one Spark job asks for. Memory in GiB, cores in vCPU."""
-
-    driver_cores: int = Field(ge=1, le=16)
-    driver_memory_gb: int = Field(ge=1, le=120)
-    executor_cores: int = Field(ge=1, le=16)
-    executor_memory_gb: int = Field(ge=1, le=120)
-    min_executors: int = Field(1, ge=0)
-    max_executors: int = Field(ge=1, le=1000)
-    dynamic_allocation: bool = True
-
-
-class TeamSettings(_Model):
+class TeamSettings(SettingsModel):
     """One team: its own code location, S3 prefix, IAM role, EMR Serverless application and budget."""
 
     owners: list[str] = Field(min_length=1, description="E-mail addresses; become Dagster asset owners.")
-    substrate: Substrate = Field(description="Default substrate of the team's Spark assets.")
+    substrate: SubstrateName = Field(description="Default substrate of the team's Spark assets.")
     job_size: str = Field(description="Default job size, a key of job_sizes.")
     budget_usd: float = Field(gt=0, description="Monthly budget in USD.")
     upstream_teams: list[str] = Field(default_factory=list, description="Teams whose lake prefixes this team may read.")
@@ -89,169 +51,18 @@ class TeamSettings(_Model):
     interactive: bool = Field(False, description="EMR Studio and a Livy endpoint on the team's EMR Serverless application.")
 
 
-class ExecutionSettings(_Model):
+class ExecutionSettings(SettingsModel):
     """Which substrate runs an asset: per-asset override, then force_substrate, then the asset's spec."""
 
-    force_substrate: Substrate | None = None
-    asset_substrates: dict[str, Substrate] = Field(
+    force_substrate: SubstrateName | None = None
+    asset_substrates: dict[str, SubstrateName] = Field(
         default_factory=dict, description="Asset key path ('team/domain/table') to substrate."
     )
     timeout_seconds: int = Field(3600, ge=60, description="Default wall-clock limit of one Spark job, seconds.")
 
 
-class LocalSparkSettings(_Model):
-    """Local Spark: ``connect`` shares one warm Spark Connect server; ``classic`` starts a session per job."""
-
-    mode: Literal["connect", "classic"] = "connect"
-    cores: int = Field(2, ge=1, le=64, description="local[N] threads of the Spark driver.")
-    driver_memory_gb: int = Field(2, ge=1, le=64)
-    idle_timeout_seconds: int = Field(900, ge=10, description="Stop the Connect server after this long unused.")
-    shuffle_partitions: int = Field(4, ge=1)
-    state_dir: str = Field(".spark/connect", description="Where the Connect server keeps its state and log.")
-
-
-class ServerlessCapacitySettings(_Model):
-    """What infra gives each team's EMR Serverless application (``infra/components/team.py``).
-
-    Warm workers are pre-initialized with the team's default job size and are billed
-    while the application is started; ``max_*`` caps all job runs of one application together.
-    The last three settings are how ``resources/emr/serverless.py`` runs jobs on it.
-    """
-
-    release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$", description="EMR release, e.g. emr-7.9.0.")
-    warm_drivers: int = Field(0, ge=0, le=100, description="Pre-initialized driver workers.")
-    warm_executors: int = Field(0, ge=0, le=1000, description="Pre-initialized executor workers.")
-    max_vcpu: int = Field(64, ge=1, description="vCPU cap of the application.")
-    max_memory_gb: int = Field(256, ge=1, description="Memory cap of the application, GiB.")
-    max_disk_gb: int = Field(2000, ge=20, description="Disk cap of the application, GiB.")
-    idle_timeout_minutes: int = Field(15, ge=1, le=10080, description="Auto-stop after this long without job runs.")
-    poll_interval_seconds: float = Field(10, gt=0, le=300, description="Seconds between get_job_run calls.")
-    cloudwatch_logging: bool = Field(True, description="Driver logs to the team's CloudWatch log group too.")
-    log_wait_seconds: float = Field(60, ge=0, le=900, description="Longest wait for driver logs after a job run ends.")
-
-
-class InstanceGroup(_Model):
-    """One instance group of an EMR Classic cluster (``RunJobFlow`` ``Instances.InstanceGroups``)."""
-
-    role: Literal["MASTER", "CORE", "TASK"]
-    instance_type: str = Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type (m5.xlarge).")
-    count: int = Field(1, ge=1, le=500)
-    market: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
-
-
-class InstanceFleet(_Model):
-    """One instance fleet of an EMR Classic cluster (``RunJobFlow`` ``Instances.InstanceFleets``)."""
-
-    role: Literal["MASTER", "CORE", "TASK"]
-    instance_types: list[str] = Field(min_length=1, description="Instance types EMR may choose from.")
-    on_demand_units: int = Field(0, ge=0)
-    spot_units: int = Field(0, ge=0)
-
-
-class BootstrapAction(_Model):
-    """A script every node runs before applications start (``RunJobFlow`` ``BootstrapActions``)."""
-
-    name: str
-    path: str = Field(pattern=r"^s3://", description="s3:// URI of the script.")
-    args: list[str] = Field(default_factory=list)
-
-
-class ClusterProfile(_Model):
-    """A transient EMR Classic cluster: what ``run_job_flow`` is asked for. Give instance groups or fleets."""
-
-    release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$")
-    instance_groups: list[InstanceGroup] = Field(default_factory=list)
-    instance_fleets: list[InstanceFleet] = Field(default_factory=list)
-    bootstrap_actions: list[BootstrapAction] = Field(default_factory=list)
-    managed_scaling_max_units: int | None = Field(None, ge=1, description="Managed scaling upper limit; null: off.")
-    managed_scaling_min_units: int = Field(1, ge=1)
-    idle_timeout_seconds: int = Field(900, ge=60, le=604800, description="Auto-termination after this long idle.")
-    security_configuration: bool = Field(True, description="Use the stage's EMR security configuration (infra).")
-
-    @model_validator(mode="after")
-    def _groups_or_fleets(self) -> ClusterProfile:
-        if bool(self.instance_groups) == bool(self.instance_fleets):
-            raise ValueError("give either instance_groups or instance_fleets")
-        roles = [g.role for g in self.instance_groups or self.instance_fleets]
-        if roles.count("MASTER") != 1:
-            raise ValueError("needs exactly one MASTER instance group or fleet")
-        return self
-
-
-class EmrClassicSettings(_Model):
-    """How the launcher runs jobs on EMR on EC2 (``resources/emr/classic.py``).
-
-    ``transient``: a cluster per job from the profile named like the job size (else
-    ``default``), terminated when the step ends. ``shared``: the step is added to the
-    long-running cluster named ``shared_cluster`` (state WAITING or RUNNING).
-    """
-
-    mode: Literal["transient", "shared"] = "transient"
-    shared_cluster: str | None = Field(None, description="Name of the long-running cluster (mode shared).")
-    profiles: dict[str, ClusterProfile] = Field(default_factory=dict)
-    poll_interval_seconds: float = Field(15, gt=0, le=300, description="Seconds between describe calls.")
-    log_wait_seconds: float = Field(330, ge=0, le=900, description="EMR uploads step logs every 5 minutes.")
-
-    @model_validator(mode="after")
-    def _mode(self) -> EmrClassicSettings:
-        if self.mode == "shared" and not self.shared_cluster:
-            raise ValueError("mode shared needs shared_cluster")
-        if self.mode == "transient" and "default" not in self.profiles:
-            raise ValueError("mode transient needs a cluster profile named 'default'")
-        return self
-
-
-class TaskSize(_Model):
-    """CPU units (1024 = 1 vCPU) and memory (MiB) of one ECS Fargate task."""
-
-    cpu: int = Field(512, ge=256, le=16384)
-    memory_mb: int = Field(1024, ge=512, le=122880)
-
-
-class DeploymentSettings(_Model):
-    """The Dagster deployment on ECS Fargate that infra builds (``infra/components/dagster_deployment.py``).
-
-    Users reach the UI at ``https://<hostname>`` after signing in with Amazon Cognito;
-    ``hosted_zone`` is the Route 53 public zone that holds ``hostname``.
-    """
-
-    enabled: bool = False
-    hostname: str | None = Field(None, pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
-    hosted_zone: str | None = Field(None, pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
-    image_tag: str = Field("latest", description="Tag of the platform image in the stage's ECR repository.")
-    vpc_cidr: str = Field("10.40.0.0/16", pattern=r"^\d+\.\d+\.\d+\.\d+/16$")
-    webserver: TaskSize = TaskSize(cpu=512, memory_mb=1024)
-    daemon: TaskSize = TaskSize(cpu=256, memory_mb=1024)
-    code_location: TaskSize = TaskSize(cpu=256, memory_mb=1024)
-    run: TaskSize = TaskSize(cpu=1024, memory_mb=2048)
-    database_instance_class: str = Field("db.t4g.small", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
-    database_storage_gb: int = Field(20, ge=20, le=1000)
-
-    @model_validator(mode="after")
-    def _hostname_when_enabled(self) -> DeploymentSettings:
-        if self.enabled and not (self.hostname and self.hosted_zone):
-            raise ValueError("expected hostname and hosted_zone when enabled is true")
-        return self
-
-
-class CostSettings(_Model):
-    """Cost estimates, Cost Explorer, budget alerts and orphan cleanup (``emr_platform/cost``).
-
-    ``spot_discount`` is the fraction taken off the EC2 on-demand price for Spot instances
-    (the EMR surcharge is not discounted); ``budget_thresholds`` are fractions of a team's
-    monthly budget at which the budget sensor fires once per month; ``sns_topic`` is the name
-    of the SNS topic alerts are published to (none: no publishing).
-    """
-
-    spot_discount: float = Field(0.6, ge=0, lt=1, description="Fraction off the EC2 on-demand price for Spot.")
-    sns_topic: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$", description="SNS topic name for budget alerts.")
-    budget_thresholds: list[float] = Field(default_factory=lambda: [0.8, 1.0], min_length=1)
-    cost_explorer: bool = Field(True, description="Query AWS Cost Explorer (each request costs USD 0.01).")
-    orphan_sensor: bool = Field(True, description="Look for EMR clusters and job runs whose Dagster run ended.")
-
-
-class PlatformConfig(_Model):
-    """The merged configuration of one stage."""
+class _PlatformConfigBase(SettingsModel):
+    """The merged configuration of one stage; each substrate adds its own section (see below)."""
 
     stage: str
     platform: PlatformSettings
@@ -263,9 +74,6 @@ class PlatformConfig(_Model):
     job_sizes: dict[str, JobSize]
     teams: dict[str, TeamSettings]
     execution: ExecutionSettings = ExecutionSettings()
-    local_spark: LocalSparkSettings = LocalSparkSettings()
-    emr_serverless: ServerlessCapacitySettings = ServerlessCapacitySettings()
-    emr_classic: EmrClassicSettings | None = None
     deployment: DeploymentSettings = DeploymentSettings()
     cost: CostSettings = CostSettings()
 
@@ -277,6 +85,22 @@ class PlatformConfig(_Model):
             raise ConfigError(
                 [f"{CONFIG_FILE}: teams.{name}: team is not declared (declared: {', '.join(sorted(self.teams))})"]
             ) from None
+
+    def substrate_settings(self, substrate: str) -> SettingsModel | None:
+        """The section of ``substrate``'s settings (e.g. ``emr_serverless``); None when absent."""
+        return getattr(self, substrates.get(substrate).config_key)
+
+
+# One section per registered substrate: ``local_spark``, ``emr_serverless``, ``emr_classic``, ...
+PlatformConfig = create_model(
+    "PlatformConfig",
+    __base__=_PlatformConfigBase,
+    __module__=__name__,
+    **{
+        s.config_key: (s.settings if s.default_settings is not None else s.settings | None, s.default_settings)
+        for s in substrates.REGISTRY.values()
+    },
+)
 
 
 def current_stage() -> str:
@@ -359,6 +183,13 @@ def _describe(error: dict) -> str:
     return f"{error['msg'].lower()}, got {got!r}"
 
 
+def used_substrates(config: PlatformConfig) -> set[str]:
+    """The substrates some asset of the stage may run on: the forced one, else every team's and override's."""
+    if config.execution.force_substrate:
+        return {config.execution.force_substrate}
+    return {team.substrate for team in config.teams.values()} | set(config.execution.asset_substrates.values())
+
+
 RESERVED_TEAM_NAMES = {"platform"}  # the cost code location, its lake prefix and run role
 
 
@@ -386,18 +217,15 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                     f"{origin(('teams', name, 'upstream_teams'))}: teams.{name}.upstream_teams.{i}: "
                     f"expected another declared team, got {upstream!r}"
                 )
-    used = (
-        {config.execution.force_substrate}
-        if config.execution.force_substrate
-        else {team.substrate for team in config.teams.values()} | set(config.execution.asset_substrates.values())
-    )
-    if "emr-classic" in used and config.emr_classic is None:
-        problems.append(f"{origin(('emr_classic',))}: emr_classic: expected a section (some assets run on emr-classic)")
-    for substrate in sorted(used & {"emr-classic", "emr-serverless"}):
-        for purpose in ("artifacts_root", "logs_root"):
+    for name in sorted(used_substrates(config)):
+        substrate = substrates.get(name)
+        if config.substrate_settings(name) is None:
+            key = substrate.config_key
+            problems.append(f"{origin((key,))}: {key}: expected a section (some assets run on {name})")
+        for purpose in ("artifacts_root", "logs_root") if substrate.needs_s3_roots else ():
             if not str(getattr(config.lake, purpose) or "").startswith("s3://"):
                 problems.append(
-                    f"{origin(('lake', purpose))}: lake.{purpose}: expected an s3:// URI (assets run on {substrate}), "
+                    f"{origin(('lake', purpose))}: lake.{purpose}: expected an s3:// URI (assets run on {name}), "
                     f"got {getattr(config.lake, purpose)!r}"
                 )
     for key in config.execution.asset_substrates:

@@ -15,21 +15,20 @@ import boto3
 from botocore.exceptions import ClientError
 
 from emr_platform import naming
-from emr_platform.config import PlatformConfig
+from emr_platform.naming import StageLike
+from emr_platform.substrates.emr_serverless import USABLE_APPLICATION_STATES
 
-# States of an EMR Serverless application that can still run jobs (or be started to).
-USABLE_APPLICATION_STATES = {"CREATING", "CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED"}
 
 
 class DiscoveryError(LookupError):
     """What infra should have created cannot be found; the message names what was looked for."""
 
 
-def _client(service: str, config: PlatformConfig, client: Any | None) -> Any:
+def _client(service: str, config: StageLike, client: Any | None) -> Any:
     return client if client is not None else boto3.client(service, region_name=config.platform.region)
 
 
-def team_parameter(config: PlatformConfig, team: str, key: str, ssm: Any | None = None) -> str:
+def team_parameter(config: StageLike, team: str, key: str, ssm: Any | None = None) -> str:
     """Value of the SSM parameter infra published for ``team`` under ``key`` (one of ``naming.TEAM_PARAMETERS``).
 
     Raises ``DiscoveryError`` if the parameter does not exist.
@@ -44,7 +43,7 @@ def team_parameter(config: PlatformConfig, team: str, key: str, ssm: Any | None 
 
 
 def serverless_application_id(
-    config: PlatformConfig, team: str, emr_serverless: Any | None = None, ssm: Any | None = None
+    config: StageLike, team: str, emr_serverless: Any | None = None, ssm: Any | None = None
 ) -> str:
     """ID of the team's EMR Serverless application, found by its name, else by its SSM parameter.
 
@@ -62,7 +61,7 @@ def serverless_application_id(
         raise DiscoveryError(f"no usable EMR Serverless application named {name}, and {exc}") from None
 
 
-def execution_role_arn(config: PlatformConfig, team: str, iam: Any | None = None, ssm: Any | None = None) -> str:
+def execution_role_arn(config: StageLike, team: str, iam: Any | None = None, ssm: Any | None = None) -> str:
     """ARN of the IAM role the team's EMR Serverless job runs assume (``iam get-role`` by name, else SSM)."""
     name = naming.serverless_execution_role(config, team)
     try:
@@ -76,7 +75,7 @@ def execution_role_arn(config: PlatformConfig, team: str, iam: Any | None = None
         raise DiscoveryError(f"no IAM role named {name}, and {exc}") from None
 
 
-def instance_profile_name(config: PlatformConfig, team: str, iam: Any | None = None) -> str:
+def instance_profile_name(config: StageLike, team: str, iam: Any | None = None) -> str:
     """Name of the team's EMR Classic instance profile, checked to exist; raises ``DiscoveryError`` if not."""
     name = naming.instance_profile(config, team)
     try:
@@ -87,7 +86,3 @@ def instance_profile_name(config: PlatformConfig, team: str, iam: Any | None = N
         raise
     return name
 
-
-def bucket_names(config: PlatformConfig) -> dict[str, str]:
-    """``{"lake" | "artifacts" | "logs": bucket name}`` of the stage (pure: the names come from config)."""
-    return {purpose: naming.bucket(config, purpose) for purpose in ("lake", "artifacts", "logs")}

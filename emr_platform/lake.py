@@ -23,14 +23,6 @@ def join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *(p.strip("/") for p in parts)])
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key/prefix`` -> ``("bucket", "key/prefix")``; raises ``ValueError`` for other schemes."""
-    if not uri.startswith("s3://"):
-        raise ValueError(f"expected an s3:// URI, got {uri!r}")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key.strip("/")
-
-
 def asset_uri(config: PlatformConfig, key: dg.AssetKey) -> str:
     """``<lake root>/<team>/<domain>/<table>``: where asset ``key`` is stored as parquet."""
     return join(config.lake.root, *key.path)

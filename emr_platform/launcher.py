@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 import dagster as dg
 
 from emr_platform import pricing
-from emr_platform.config import JobSize
+from emr_platform.pricing import Usage
+from emr_platform.settings import JobSize, LakeSettings, PlatformSettings, SettingsModel
 
 JOBKIT = Path(__file__).resolve().parents[1] / "assets" / "jobkit.py"
 
@@ -84,61 +85,41 @@ class SparkJob:
         return hashlib.sha256(f"{run_id}:{self.name}:{attempt}".encode()).hexdigest()[:64]
 
 
-class SparkLauncher(dg.ConfigurableResource, ABC):
-    """Runs a :class:`SparkJob` on one substrate through Dagster Pipes.
+@dataclass(frozen=True)
+class Site:
+    """What every launcher of a stage shares, beyond its own settings section: the platform
+    (name, AWS region), the stage, the lake roots and the Spot discount (a fraction)."""
 
-    ``launch`` returns the script's materialization (with row count, schema, output URI
-    and the launch's usage as metadata) followed by its asset check results. It raises
-    ``dagster.DagsterPipesExecutionError`` (or a subclass's error naming the substrate)
-    when the job fails, after making sure nothing it started is left running.
+    platform: PlatformSettings
+    stage: str
+    lake: LakeSettings
+    spot_discount: float = pricing.DEFAULT_SPOT_DISCOUNT
+
+
+class SparkLauncher(ABC):
+    """Runs a :class:`SparkJob` on one substrate through Dagster Pipes; a Dagster resource.
+
+    Built by the launcher layer (``resources``) from the substrate's own settings section and
+    the stage's :class:`Site` (:meth:`create`), once per code location load. ``launch``
+    returns the script's materialization (with row count, schema, output URI and the
+    launch's usage and cost as metadata) followed by its asset check results. It raises
+    :class:`SparkJobError` when the job fails, after making sure nothing it started is left
+    running.
     """
 
     substrate: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def create(cls, settings: SettingsModel, site: Site) -> SparkLauncher:
+        """The launcher of a stage from its substrate's settings section and the stage's site."""
 
     @abstractmethod
     def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]: ...
 
 
-@dataclass(frozen=True)
-class Usage:
-    """What one launch consumed, as the substrate bills it (or, locally, as held).
-
-    Hours are resource-hours: ``vcpu_hours`` in vCPU-hours, ``memory_gb_hours`` in
-    GB-hours, ``storage_gb_hours`` in GB-hours; ``instance_seconds`` maps
-    ``"<instance type>/<market>"`` (market ``ON_DEMAND`` or ``SPOT``) to seconds.
-    ``billed`` is True when the figures come from AWS (e.g. EMR Serverless
-    ``billedResourceUtilization``), False when estimated from what the job held.
-    """
-
-    substrate: str
-    job_seconds: float
-    vcpu_hours: float = 0.0
-    memory_gb_hours: float = 0.0
-    storage_gb_hours: float = 0.0
-    instance_seconds: dict[str, float] = field(default_factory=dict)
-    billed: bool = False
-    spot_discount: float | None = None  # config cost.spot_discount; None: emr_platform.pricing's default
-
-    def metadata(self) -> dict[str, Any]:
-        """Numeric materialization metadata (so the Dagster UI plots it over time), with
-        ``cost_usd`` priced by :func:`emr_platform.pricing.cost_metadata`."""
-        metadata: dict[str, Any] = {
-            "substrate": self.substrate,
-            "job_seconds": round(self.job_seconds, 3),
-            "usage_billed": self.billed,
-        }
-        for name in ("vcpu_hours", "memory_gb_hours", "storage_gb_hours"):
-            if getattr(self, name):
-                metadata[name] = round(getattr(self, name), 6)
-        if self.instance_seconds:
-            metadata["instance_seconds"] = dg.MetadataValue.json(self.instance_seconds)
-            metadata["instance_hours"] = round(sum(self.instance_seconds.values()) / 3600, 6)
-        discount = pricing.DEFAULT_SPOT_DISCOUNT if self.spot_discount is None else self.spot_discount
-        return {**metadata, **pricing.cost_metadata(self, discount)}
-
-
 def with_usage(results: Sequence[SparkResult], usage: Usage) -> list[SparkResult]:
-    """``results`` with the launch's usage added to the materialization's metadata."""
+    """``results`` with the launch's usage and its price (``cost_usd``) added to the materialization's metadata."""
     return with_metadata(results, usage.metadata())
 
 

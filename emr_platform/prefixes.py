@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emr_platform.config import LakeSettings
+from emr_platform.settings import LakeSettings
 
 PURPOSES = ("lake", "artifacts", "logs")
 PIPES = "pipes"

@@ -7,15 +7,16 @@ them against the sources when they matter (AWS changes prices rarely, and by ann
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-if TYPE_CHECKING:
-    from emr_platform.launcher import Usage
+import dagster as dg
+
+from emr_platform.settings import CostSettings
 
 REGION = "us-east-1"
 MINIMUM_WORKER_SECONDS = 60.0  # EMR Serverless and EMR on EC2 bill per second, 1 minute minimum per worker
-DEFAULT_SPOT_DISCOUNT = 0.6  # config.yml cost.spot_discount overrides it
+DEFAULT_SPOT_DISCOUNT: float = CostSettings.model_fields["spot_discount"].default  # config cost.spot_discount
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,6 @@ SERVERLESS_VCPU_HOUR = Price(0.052624, "vCPU-hour", SERVERLESS_SOURCE, "2024-01-
 SERVERLESS_MEMORY_GB_HOUR = Price(0.0057785, "GB-hour", SERVERLESS_SOURCE, "2024-01-01")
 # Ephemeral storage beyond the 20 GB every worker gets free.
 SERVERLESS_STORAGE_GB_HOUR = Price(0.000111, "GB-hour", SERVERLESS_SOURCE, "2024-01-01")
-SERVERLESS_FREE_STORAGE_GB_PER_WORKER = 20
 
 EC2_SOURCE = "https://aws.amazon.com/ec2/pricing/on-demand/"
 EMR_SOURCE = "https://aws.amazon.com/emr/pricing/"
@@ -71,6 +71,45 @@ INSTANCE_PRICES: dict[str, InstancePrice] = {
     "m7g.xlarge": _instance(0.1632, 0.0408),
     "m7g.2xlarge": _instance(0.3264, 0.0816),
 }
+
+@dataclass(frozen=True)
+class Usage:
+    """What one launch consumed, as the substrate bills it (or, locally, as held).
+
+    Hours are resource-hours: ``vcpu_hours`` in vCPU-hours, ``memory_gb_hours`` in
+    GB-hours, ``storage_gb_hours`` in GB-hours; ``instance_seconds`` maps
+    ``"<instance type>/<market>"`` (market ``ON_DEMAND`` or ``SPOT``) to seconds.
+    ``billed`` is True when the figures come from AWS (e.g. EMR Serverless
+    ``billedResourceUtilization``), False when estimated from what the job held.
+    """
+
+    substrate: str
+    job_seconds: float
+    vcpu_hours: float = 0.0
+    memory_gb_hours: float = 0.0
+    storage_gb_hours: float = 0.0
+    instance_seconds: dict[str, float] = field(default_factory=dict)
+    billed: bool = False
+    spot_discount: float | None = None  # config cost.spot_discount; None: emr_platform.pricing's default
+
+    def metadata(self) -> dict[str, Any]:
+        """Numeric materialization metadata (so the Dagster UI plots it over time), with
+        ``cost_usd`` priced by :func:`cost_metadata`."""
+        metadata: dict[str, Any] = {
+            "substrate": self.substrate,
+            "job_seconds": round(self.job_seconds, 3),
+            "usage_billed": self.billed,
+        }
+        for name in ("vcpu_hours", "memory_gb_hours", "storage_gb_hours"):
+            if getattr(self, name):
+                metadata[name] = round(getattr(self, name), 6)
+        if self.instance_seconds:
+            metadata["instance_seconds"] = dg.MetadataValue.json(self.instance_seconds)
+            metadata["instance_hours"] = round(sum(self.instance_seconds.values()) / 3600, 6)
+        discount = DEFAULT_SPOT_DISCOUNT if self.spot_discount is None else self.spot_discount
+        return {**metadata, **cost_metadata(self, discount)}
+
+
 
 # What a cost figure is: billed usage priced, or held resources priced as if on EMR Serverless.
 BASIS_BILLED = "billed-usage"
@@ -117,7 +156,7 @@ def instance_cost(instance_seconds: dict[str, float], spot_discount: float = DEF
 
 
 def usage_cost(usage: Usage, spot_discount: float = DEFAULT_SPOT_DISCOUNT) -> tuple[float, str]:
-    """``(USD, basis)`` of one launch's :class:`~emr_platform.launcher.Usage`.
+    """``(USD, basis)`` of one launch's :class:`Usage`.
 
     Billed usage (AWS already applied its minimums) is priced as reported. Held usage of a
     job shorter than a minute is scaled up to the 1-minute minimum. Local runs are priced

@@ -8,11 +8,15 @@ on whichever substrate runs it (see ``assets/jobkit.py``), so they hold on EMR a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from emr_platform.config import Substrate
+from emr_platform import lake, tags
+from emr_platform.config import PlatformConfig, SubstrateName
+from emr_platform.launcher import SparkJob
+from emr_platform.settings import JobSize
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,93 @@ class SparkAssetSpec:
     checks: tuple[CheckSpec, ...] = (non_empty(),)
     params: dict[str, Any] = field(default_factory=dict)
     job_size: str | None = None
-    substrate: Substrate | None = None
+    substrate: SubstrateName | None = None
     timeout_seconds: int | None = None
 
     def upstream_keys(self) -> dict[str, dg.AssetKey]:
         return {
             name: dg.AssetKey(ref.split("/")) for name, ref in self.inputs.items() if isinstance(ref, str)
         }
+
+
+@dataclass(frozen=True)
+class ResolvedSparkAsset:
+    """A :class:`SparkAssetSpec` resolved once against a stage's config: the one value both the
+    asset definition and each launch's :class:`~emr_platform.launcher.SparkJob` are made from.
+
+    ``substrate`` is, in order: the stage's ``execution.asset_substrates["team/domain/table"]``,
+    its ``execution.force_substrate``, the spec's, the team's. ``script`` is absolute;
+    ``output`` the asset's lake URI; ``timeout_seconds`` the spec's, else the stage's default.
+    """
+
+    team: str
+    spec: SparkAssetSpec
+    key: dg.AssetKey
+    stage: str
+    substrate: str
+    size_name: str
+    size: JobSize
+    script: Path
+    output: str
+    timeout_seconds: int
+    owners: tuple[str, ...]
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags of the asset definition (and, with the asset and run, of every launch)."""
+        return {tags.TEAM: self.team, tags.SUBSTRATE: self.substrate, tags.STAGE: self.stage}
+
+    def job(self, config: PlatformConfig, run_id: str) -> SparkJob:
+        """The :class:`SparkJob` of one run. Resolving input URIs may unpack package data into the
+        local lake (``pkg://`` sources), so it happens at run time, never at definitions load."""
+        inputs = {}
+        for name, ref in self.spec.inputs.items():
+            if isinstance(ref, Source):
+                inputs[name] = {"uri": lake.source_uri(config, ref.dataset, ref.path), "format": ref.format}
+            else:
+                inputs[name] = {"uri": lake.asset_uri(config, dg.AssetKey(ref.split("/"))), "format": "parquet"}
+        return SparkJob(
+            team=self.team,
+            asset_key=self.key,
+            script=self.script,
+            inputs=inputs,
+            output=self.output,
+            size_name=self.size_name,
+            size=self.size,
+            checks=[check.payload() for check in self.spec.checks],
+            params=self.spec.params,
+            timeout_seconds=self.timeout_seconds,
+            tags={**self.tags, tags.ASSET: self.key.to_user_string(), tags.RUN_ID: run_id},
+        )
+
+
+def resolve(config: PlatformConfig, team: str, spec: SparkAssetSpec, base_dir: Path) -> ResolvedSparkAsset:
+    """``spec`` of ``team`` (job scripts relative to ``base_dir``) resolved against ``config``.
+
+    Raises ``ConfigError`` for an undeclared team and ``FileNotFoundError`` naming the asset
+    when its job script does not exist.
+    """
+    settings = config.team(team)
+    key = dg.AssetKey([team, spec.domain, spec.table])
+    script = Path(base_dir) / spec.script
+    if not script.is_file():
+        raise FileNotFoundError(f"{key.to_user_string()}: job script {script} not found")
+    size_name = spec.job_size or settings.job_size
+    return ResolvedSparkAsset(
+        team=team,
+        spec=spec,
+        key=key,
+        stage=config.stage,
+        substrate=(
+            config.execution.asset_substrates.get(key.to_user_string())
+            or config.execution.force_substrate
+            or spec.substrate
+            or settings.substrate
+        ),
+        size_name=size_name,
+        size=config.job_sizes[size_name],
+        script=script,
+        output=lake.asset_uri(config, key),
+        timeout_seconds=spec.timeout_seconds or config.execution.timeout_seconds,
+        owners=(f"team:{team}", *settings.owners),
+    )

@@ -27,6 +27,7 @@ from emr_platform.config import PlatformConfig
 
 LAKE_SCHEME = "lake://"
 MIB = 1024 * 1024
+PLATFORM = "platform"  # the platform's own prefix (cost data); a reserved team name in config
 
 
 class PathError(ValueError):
@@ -119,7 +120,8 @@ class LakeStorage(ABC):
     def __init__(self, config: PlatformConfig, team: str):
         self.config = config
         self.team = team
-        config.team(team)
+        if team != PLATFORM:
+            config.team(team)
 
     def resolve(self, path: str, write: bool = False) -> LakePath:
         """See :func:`resolve`."""
@@ -149,6 +151,19 @@ class LakeStorage(ABC):
 
     @abstractmethod
     def _delete(self, targets: list[LakePath]) -> None: ...
+
+    @abstractmethod
+    def read_bytes(self, target: LakePath) -> bytes | None:
+        """The bytes of ``target``, or None when nothing is stored there."""
+
+    @abstractmethod
+    def write_bytes(self, target: LakePath, data: bytes, content_type: str = "application/octet-stream") -> str:
+        """Store ``data`` at ``target`` (which must be this storage's own prefix), replacing what was
+        there (atomically on local disk); returns its URI. Raises :class:`PathError` otherwise."""
+
+    def _check_own(self, target: LakePath) -> None:
+        if target.owner != self.team:
+            raise PathError(f"{target}: {self.team} writes only its own prefix")
 
     @abstractmethod
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
@@ -288,6 +303,19 @@ class LocalStorage(LakeStorage):
         for target in targets:
             self._local(target).unlink()
 
+    def read_bytes(self, target: LakePath) -> bytes | None:
+        path = self._local(target)
+        return path.read_bytes() if path.is_file() else None
+
+    def write_bytes(self, target: LakePath, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self._check_own(target)
+        path = self._local(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(path)  # readers never see half a file
+        return str(path)
+
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), str(self.root)
 
@@ -365,6 +393,17 @@ class S3Storage(LakeStorage):
                 first = response["Errors"][0]
                 raise PermissionError(f"s3://{self.bucket}/{first['Key']}: {first['Code']}: {first['Message']}")
 
+    def read_bytes(self, target: LakePath) -> bytes | None:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(target))["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+    def write_bytes(self, target: LakePath, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self._check_own(target)
+        self.client.put_object(Bucket=self.bucket, Key=self._key(target), Body=data, ContentType=content_type)
+        return self.uri(target)
+
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         credentials = self.session.get_credentials()
         frozen = credentials.get_frozen_credentials() if credentials else None
@@ -385,7 +424,7 @@ class S3Storage(LakeStorage):
 def open_storage(config: PlatformConfig, team: str, **s3_options: int) -> LakeStorage:
     """The team's storage on ``config``'s lake: :class:`S3Storage` for ``s3://`` roots, else :class:`LocalStorage`.
 
-    ``s3_options``: ``multipart_threshold`` / ``multipart_chunksize`` in bytes (S3 only).
+    ``team`` may also be :data:`PLATFORM`, the platform's own prefix (its cost data). ``s3_options``: ``multipart_threshold`` / ``multipart_chunksize`` in bytes (S3 only).
     Raises ``ConfigError`` when ``team`` is not declared.
     """
     if config.lake.is_s3:

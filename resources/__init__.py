@@ -1,39 +1,42 @@
-"""Dagster resources: the Spark launchers, built from config in this one place."""
+"""The launcher layer: builds each substrate's :class:`~emr_platform.launcher.SparkLauncher`.
+
+A substrate's descriptor (``emr_platform/substrates/``) names its launcher class as
+``"<module>:<class>"``; this is the one place that imports it, and builds it from the
+substrate's own settings section and the stage's :class:`~emr_platform.launcher.Site`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import importlib
+from collections.abc import Iterable
 
+from emr_platform import substrates
 from emr_platform.config import ConfigError, PlatformConfig
-from emr_platform.factory import resource_key
-from emr_platform.launcher import SparkLauncher
-from resources.emr import EmrClassicLauncher, EmrServerlessLauncher
-from resources.local_spark import LocalSparkLauncher
+from emr_platform.launcher import Site, SparkLauncher
 
 
-def _local(config: PlatformConfig) -> SparkLauncher:
-    settings = config.local_spark
-    return LocalSparkLauncher(
-        mode=settings.mode,
-        cores=settings.cores,
-        driver_memory_gb=settings.driver_memory_gb,
-        shuffle_partitions=settings.shuffle_partitions,
-        idle_timeout_seconds=settings.idle_timeout_seconds,
-        state_dir=settings.state_dir,
-    )
+def site_of(config: PlatformConfig) -> Site:
+    """What every launcher of ``config``'s stage shares: platform, stage, lake roots, Spot discount."""
+    return Site(platform=config.platform, stage=config.stage, lake=config.lake, spot_discount=config.cost.spot_discount)
 
 
-# substrate -> factory of its launcher from the stage's config
-LAUNCHERS: dict[str, Callable[[PlatformConfig], SparkLauncher]] = {
-    "local": _local,
-    "emr-serverless": EmrServerlessLauncher.from_config,
-    "emr-classic": EmrClassicLauncher.from_config,
-}
+def launcher_class(substrate: substrates.Substrate) -> type[SparkLauncher]:
+    """The launcher class ``substrate.launcher`` names."""
+    module, _, name = substrate.launcher.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def launcher_resources(config: PlatformConfig, substrates: Iterable[str]) -> dict[str, SparkLauncher]:
-    """``{resource key: launcher}`` for each substrate; raises ``ConfigError`` for one without a launcher."""
-    missing = sorted(set(substrates) - set(LAUNCHERS))
-    if missing:
-        raise ConfigError([f"stages/{config.stage}.yml: execution: no launcher for substrate(s) {missing}"])
-    return {resource_key(substrate): LAUNCHERS[substrate](config) for substrate in sorted(set(substrates))}
+def launcher_resources(config: PlatformConfig, names: Iterable[str]) -> dict[str, SparkLauncher]:
+    """``{resource key: launcher}`` of each substrate in ``names``, built once from its settings.
+
+    Raises ``ConfigError`` for an unknown substrate or one whose settings section is absent.
+    """
+    site = site_of(config)
+    launchers = {}
+    for name in sorted(set(names)):
+        substrate = substrates.get(name)
+        settings = config.substrate_settings(name)
+        if settings is None:
+            raise ConfigError([f"stages/{config.stage}.yml: {substrate.config_key}: expected a section (assets run on {name})"])
+        launchers[substrate.resource_key] = launcher_class(substrate).create(settings, site)
+    return launchers

@@ -22,24 +22,26 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import dagster as dg
 
-from emr_platform.config import REPO_ROOT
 from emr_platform.java import require_java
 from emr_platform.launcher import (
     JOBKIT,
     LOG_TAIL_LINES,
     MAX_LINE_CHARS,
+    Site,
     SparkJob,
     SparkJobError,
     SparkLauncher,
     SparkResult,
-    Usage,
     is_tail_line,
     with_usage,
 )
+from emr_platform.pricing import Usage
+from emr_platform.substrates.local import LocalSparkSettings
 from resources.spark_connect import SparkConnectServer
 
 # dagster 1.13 warns on every Pipes session that a reader API it calls itself is in preview
@@ -53,53 +55,53 @@ CONNECT_HINT = (
 )
 
 
+@dataclass(frozen=True)
 class LocalSparkLauncher(SparkLauncher):
-    """Local Spark (``local[cores]``). Usage is reported as held vCPU-hours and memory GB-hours."""
+    """Local Spark (``local[cores]``) with the stage's ``local_spark`` settings. Usage is
+    reported as held vCPU-hours and memory GB-hours."""
 
     substrate: ClassVar[str] = "local"
+    settings: LocalSparkSettings
 
-    mode: str = "connect"
-    cores: int = 2
-    driver_memory_gb: int = 2
-    shuffle_partitions: int = 4
-    idle_timeout_seconds: int = 900
-    state_dir: str = str(REPO_ROOT / ".spark" / "connect")  # shared by every run on this machine
+    @classmethod
+    def create(cls, settings: LocalSparkSettings, site: Site) -> LocalSparkLauncher:
+        return cls(settings)
 
     def server(self) -> SparkConnectServer:
         """The shared Spark Connect server of ``state_dir`` (started lazily by its lease)."""
+        settings = self.settings
         return SparkConnectServer(
-            self.state_dir,
-            cores=self.cores,
-            driver_memory_gb=self.driver_memory_gb,
-            idle_timeout_seconds=self.idle_timeout_seconds,
-            confs={"spark.sql.shuffle.partitions": str(self.shuffle_partitions)},
+            settings.state_dir,
+            cores=settings.cores,
+            driver_memory_gb=settings.driver_memory_gb,
+            idle_timeout_seconds=settings.idle_timeout_seconds,
+            confs={"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)},
         )
 
     def classic_env(self) -> dict[str, str]:
         """Environment giving the script a fresh local-mode session (``classic`` mode)."""
+        settings = self.settings
         confs = {
-            "spark.sql.shuffle.partitions": self.shuffle_partitions,
+            "spark.sql.shuffle.partitions": settings.shuffle_partitions,
             "spark.ui.enabled": "false",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.sql.session.timeZone": "UTC",
             "spark.log.level": "WARN",
         }
-        args = [f"--master local[{self.cores}]", f"--driver-memory {self.driver_memory_gb}g"]
+        args = [f"--master local[{settings.cores}]", f"--driver-memory {settings.driver_memory_gb}g"]
         args += [f"--conf {key}={value}" for key, value in confs.items()]
         return {"PYSPARK_SUBMIT_ARGS": " ".join(args) + " pyspark-shell"}
 
     @contextlib.contextmanager
     def _spark(self) -> Iterator[dict[str, str]]:
-        if self.mode == "classic":
+        if self.settings.mode == "classic":
             yield self.classic_env()
         else:
             with self.server().lease() as url:
                 yield {"SPARK_REMOTE": url}
 
     def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]:
-        if self.mode not in ("connect", "classic"):
-            raise ValueError(f"local_spark.mode: expected 'connect' or 'classic', got {self.mode!r}")
         require_java()
         started = time.monotonic()
         with self._spark() as spark_env, dg.open_pipes_session(
@@ -118,7 +120,7 @@ class LocalSparkLauncher(SparkLauncher):
             try:
                 run_script(context, job, [sys.executable, str(job.script)], env, self.substrate)
             except SparkJobError as error:
-                if self.mode == "connect" and any(marker in error.log_tail for marker in CONNECT_UNSUPPORTED):
+                if self.settings.mode == "connect" and any(marker in error.log_tail for marker in CONNECT_UNSUPPORTED):
                     raise SparkJobError(
                         self.substrate, job, error.reason + ". " + CONNECT_HINT, error.log_tail
                     ) from None
@@ -127,8 +129,8 @@ class LocalSparkLauncher(SparkLauncher):
         usage = Usage(
             substrate=self.substrate,
             job_seconds=seconds,
-            vcpu_hours=self.cores * seconds / 3600,
-            memory_gb_hours=self.driver_memory_gb * seconds / 3600,
+            vcpu_hours=self.settings.cores * seconds / 3600,
+            memory_gb_hours=self.settings.driver_memory_gb * seconds / 3600,
         )
         return with_usage(session.get_results(), usage)
 

@@ -52,7 +52,7 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
     """The team code locations rebuilt on ``config``: ``{team: Definitions}``."""
     import importlib
 
-    from emr_platform.factory import team_definitions
+    from emr_platform.locations.factory import team_definitions
 
     teams = teams or list(config.teams)
     locations = {}

@@ -6,8 +6,10 @@ import dagster as dg
 import pytest
 
 from emr_platform.config import ConfigError, load_config
-from emr_platform.demo import dependency_order, load_locations, workspace_locations
-from emr_platform.factory import resource_key, team_definitions
+from emr_platform.locations.workspace import dependency_order, load_locations
+from emr_platform.workspace import workspace_locations
+from emr_platform import substrates
+from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec
 
 TEAM_ASSETS = {
@@ -85,7 +87,7 @@ def test_dev_stage_puts_assets_on_their_declared_substrates():
             assert node.tags["substrate"] == substrate
             assert node.tags["stage"] == "dev"
             assert set(node.kinds) == {"spark", substrate}
-        launcher = defs.resources[resource_key(substrate)]
+        launcher = defs.resources[substrates.get(substrate).resource_key]
         assert launcher.substrate == substrate
 
 

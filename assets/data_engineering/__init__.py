@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from emr_platform.factory import team_definitions
+from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import Source, SparkAssetSpec, between, non_empty, not_null, references, unique
 
 RAW_TABLES = {

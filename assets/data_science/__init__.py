@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from emr_platform.factory import team_definitions
+from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec, between, metric_at_least, non_empty, not_null, references, unique
 
 SPECS = [

@@ -11,7 +11,7 @@ import dagster as dg
 from emr_platform.config import PlatformConfig
 from emr_platform.cost import explorer, store
 from emr_platform.cost.report import render_chart, render_markdown, render_text
-from emr_platform.cost.sources import current_report
+from emr_platform.cost.month_report import month_to_date_report
 
 COST_EXPLORER_KEY = dg.AssetKey(["platform", "cost", "cost_explorer_daily"])
 REPORT_KEY = dg.AssetKey(["platform", "cost", "team_cost_report"])
@@ -70,12 +70,11 @@ def team_cost_report(config: PlatformConfig, policy: dict) -> dg.AssetsDefinitio
         **policy,
     )
     def _team_cost_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        report = current_report(context.instance, config)
+        report = month_to_date_report(context.instance, config)
         png = render_chart(report)
-        chart_uri = store.cost_uri(config, "team_cost_report", report.month, "chart.png")
-        report_uri = store.cost_uri(config, "team_cost_report", report.month, "report.md")
-        store.write_bytes(chart_uri, png, "image/png")
-        store.write_bytes(report_uri, render_markdown(report, "![spend](chart.png)").encode(), "text/markdown")
+        chart_uri = store.write_bytes(config, ("team_cost_report", report.month, "chart.png"), png, "image/png")
+        markdown = render_markdown(report, "![spend](chart.png)").encode()
+        report_uri = store.write_bytes(config, ("team_cost_report", report.month, "report.md"), markdown, "text/markdown")
         inline = f"![spend](data:image/png;base64,{base64.b64encode(png).decode()})"
         context.log.info("\n" + render_text(report))
         metadata: dict = {

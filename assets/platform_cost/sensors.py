@@ -7,7 +7,7 @@ from assets.platform_cost.cost_assets import REPORT_KEY
 from emr_platform.config import PlatformConfig
 from emr_platform.cost import alerts, orphans
 from emr_platform.cost.budget import crossings
-from emr_platform.cost.sources import current_report
+from emr_platform.cost.month_report import month_to_date_report
 
 
 def budget_sensor(config: PlatformConfig) -> dg.SensorDefinition:
@@ -21,7 +21,7 @@ def budget_sensor(config: PlatformConfig) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def _budget(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        report = current_report(context.instance, config)
+        report = month_to_date_report(context.instance, config)
         fired, cursor = crossings(report.month_to_date, report.budgets, config.cost.budget_thresholds, report.month, context.cursor)
         for alert in fired:
             context.log.warning(alert.message)

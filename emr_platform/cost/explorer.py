@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from emr_platform import substrates
 from emr_platform.config import PlatformConfig
 from emr_platform.cost import store
 
@@ -37,13 +38,10 @@ SCHEMA = pa.schema(
 
 
 def substrate_of(service: str) -> str:
-    """The platform substrate a Cost Explorer SERVICE bills for, or ``other``."""
+    """The platform substrate a Cost Explorer SERVICE bills for (the first descriptor that
+    claims it, in registry order), or ``other``."""
     name = service.lower()
-    if "serverless" in name:
-        return "emr-serverless"
-    if "elastic mapreduce" in name or "elastic compute cloud" in name or name == "amazon emr":
-        return "emr-classic"
-    return "other"
+    return next((s.name for s in substrates.REGISTRY.values() if s.bills(name)), "other")
 
 
 def rows_from_results(results_by_time: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -111,10 +109,11 @@ class CostExplorerQuery:
                 return rows
 
 
-def partition_uri(config: PlatformConfig, day: dt.date | str) -> str:
-    """``<lake root>/platform/cost/cost_explorer_daily/date=<YYYY-MM-DD>.parquet``."""
+def partition_parts(day: dt.date | str) -> tuple[str, str]:
+    """``("cost_explorer_daily", "date=<YYYY-MM-DD>.parquet")``: a day's file under ``platform/cost/``."""
     day = day if isinstance(day, str) else day.isoformat()
-    return store.cost_uri(config, "cost_explorer_daily", f"date={day}.parquet")
+    return ("cost_explorer_daily", f"date={day}.parquet")
+
 
 
 def to_parquet(rows: list[dict[str, Any]]) -> bytes:
@@ -124,10 +123,9 @@ def to_parquet(rows: list[dict[str, Any]]) -> bytes:
 
 
 def write_partition(config: PlatformConfig, day: dt.date, rows: list[dict[str, Any]]) -> str:
-    """Replace the partition of ``day`` with ``rows`` (rows of other days are ignored); returns its URI."""
-    uri = partition_uri(config, day)
-    store.write_bytes(uri, to_parquet([r for r in rows if r["date"] == day.isoformat()]))
-    return uri
+    """Replace the partition of ``day`` with ``rows`` (rows of other days are ignored); returns its URI,
+    ``<lake root>/platform/cost/cost_explorer_daily/date=<YYYY-MM-DD>.parquet``."""
+    return store.write_bytes(config, partition_parts(day), to_parquet([r for r in rows if r["date"] == day.isoformat()]))
 
 
 def read_days(config: PlatformConfig, days: Iterable[dt.date]) -> tuple[list[dict[str, Any]], set[str]]:
@@ -135,7 +133,7 @@ def read_days(config: PlatformConfig, days: Iterable[dt.date]) -> tuple[list[dic
     rows: list[dict[str, Any]] = []
     found: set[str] = set()
     for day in days:
-        data = store.read_bytes(partition_uri(config, day))
+        data = store.read_bytes(config, partition_parts(day))
         if data is not None:
             found.add(day.isoformat())
             rows += pq.read_table(io.BytesIO(data)).to_pylist()

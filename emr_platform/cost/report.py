@@ -13,9 +13,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from emr_platform import substrates
+
 SOURCE_COST_EXPLORER = "cost-explorer"
 SOURCE_ESTIMATE = "estimate"
-EMR_SUBSTRATES = ("emr-serverless", "emr-classic")
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def _reconcile(ce_rows, covered: set[str], estimates, teams: list[str]) -> list[
         # Without any Cost Explorer day there is nothing to compare: show the month's estimate.
         estimate = sum(e["cost_usd"] for e in estimates if e["team"] == team and (e["date"] in covered or not covered))
         actual = sum(
-            r["amount"] for r in ce_rows if r["team"] == team and r["date"] in covered and r["substrate"] in EMR_SUBSTRATES
+            r["amount"] for r in ce_rows if r["team"] == team and r["date"] in covered and r["substrate"] in substrates.on_aws()
         )
         has_ce = bool(covered)
         rows.append(

@@ -15,7 +15,8 @@ import pulumi
 import pulumi_aws as aws
 
 from emr_platform import naming
-from emr_platform.config import PlatformConfig, TaskSize
+from emr_platform.config import PlatformConfig
+from emr_platform.settings import TaskSize
 from infra import dagster_instance as di
 from infra.components.network import Network, NetworkArgs
 from infra.components.signed_in_entry import SignedInEntry, SignedInEntryArgs

@@ -21,7 +21,7 @@ from typing import Any
 import dagster_pipes
 from botocore.exceptions import ClientError
 
-from emr_platform.lake import split_s3_uri
+from emr_platform.prefixes import S3Prefix
 from emr_platform.launcher import JOBKIT
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same files always make the same zip bytes
@@ -59,14 +59,14 @@ def stage(s3: Any, artifacts_root: str, team: str, script: Path) -> StagedArtifa
 
     Raises ``botocore.exceptions.ClientError`` when S3 refuses (e.g. no write access).
     """
-    bucket, base = split_s3_uri(artifacts_root)
+    own = S3Prefix.from_uri(artifacts_root).child(team)
     script_body = script.read_bytes()
     deps = dependency_zip()
-    script_key = "/".join(filter(None, [base, team, "scripts", _sha256(script_body), script.name]))
-    deps_key = "/".join(filter(None, [base, team, "deps", _sha256(deps) + ".zip"]))
-    pairs = ((script_key, script_body), (deps_key, deps))
-    uploaded = tuple(key for key, body in pairs if _put_if_absent(s3, bucket, key, body))
-    return StagedArtifacts(f"s3://{bucket}/{script_key}", f"s3://{bucket}/{deps_key}", uploaded)
+    script_at = own.child("scripts", _sha256(script_body), script.name)
+    deps_at = own.child("deps", _sha256(deps) + ".zip")
+    pairs = ((script_at, script_body), (deps_at, deps))
+    uploaded = tuple(at.key for at, body in pairs if _put_if_absent(s3, at.bucket, at.key, body))
+    return StagedArtifacts(script_at.uri, deps_at.uri, uploaded)
 
 
 def _sha256(body: bytes) -> str:

@@ -19,49 +19,71 @@ import copy
 import datetime as dt
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import dagster as dg
-from dagster._core.pipes.utils import open_pipes_session
 from dagster_aws.pipes import PipesEMRClient
 
-from emr_platform import discovery
-from emr_platform.cost.orphans import ACTIVE_CLUSTER_STATES
-from emr_platform.launcher import SparkJobError, Usage
-from resources.emr import logs, params
-from resources.emr.common import TERMINAL_STEP_STATES, EmrLauncher, Launch, cleanup, failure_tail, forward_logs
+from emr_platform import discovery, tags
+from emr_platform.launcher import SparkJob, SparkJobError
+from emr_platform.pricing import Usage
+from emr_platform.substrates.emr_classic import (
+    ACTIVE_CLUSTER_STATES,
+    ACTIVE_STEP_STATES,
+    ENDED_CLUSTER_STATES,
+    NAME,
+    SHARED_CLUSTER_STATES,
+    TERMINAL_STEP_STATES,
+    EmrClassicSettings,
+)
+from resources.emr import logs, requests
+from resources.emr.launch import Deadline, EmrLauncher, Submission, cleanup, failure_tail, forward_logs, poll_until
 
-SUBSTRATE = "emr-classic"
-ENDED_CLUSTER_STATES = {"TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS"}
 PIPES_ENV_CONF = "spark.yarn.appMasterEnv."  # the driver's environment in cluster deploy mode
 
 
 class PlatformEMRClient(PipesEMRClient):
     """``PipesEMRClient`` for one step on a transient cluster (``shared_cluster_id`` None) or on a
-    shared cluster, bounded by a deadline, cleaning up after itself."""
+    shared cluster, bounded by ``deadline``, cleaning up after itself.
 
-    def __init__(self, launch: Launch, client: Any, shared_cluster_id: str | None):
-        super().__init__(message_reader=launch.message_reader(), client=client, wait_for_s3_logs_seconds=0)
-        self.launch = launch
+    ``run`` keeps the parent's signature and result; ``job`` names the asset in errors,
+    ``client_token`` marks what this launch started (adopted by a retry), ``s3`` reads the
+    step's logs, waiting at most ``log_wait_seconds`` after a failure.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        message_reader: dg.PipesMessageReader,
+        shared_cluster_id: str | None,
+        job: SparkJob,
+        client_token: str,
+        deadline: Deadline,
+        s3: Any,
+        poll_interval: float,
+        log_wait_seconds: float,
+    ):
+        super().__init__(message_reader=message_reader, client=client, wait_for_s3_logs_seconds=0)
         self.shared_cluster_id = shared_cluster_id
+        self.job, self.client_token, self.deadline, self.s3 = job, client_token, deadline, s3
+        self.poll_interval, self.log_wait_seconds = poll_interval, log_wait_seconds
         self.cluster_id: str | None = None
         self.step_id: str | None = None
         self.step: dict[str, Any] | None = None
 
-    @property
-    def settings(self):
-        return self.launch.config.emr_classic
-
     def run(self, *, context, run_job_flow_params, extras=None) -> dg.PipesClientCompletedInvocation:
-        with open_pipes_session(
+        with dg.open_pipes_session(
             context=context, message_reader=self.message_reader, context_injector=self.context_injector, extras=extras
         ) as session:
-            request = self._enrich_params(session, run_job_flow_params)
+            request = self._request_with_pipes(session, run_job_flow_params)
             try:
-                started = self._start(context, session, request)
-                completed = self._wait_for_completion(context, started)
-                self._read_application_logs(context, session, completed)
-                return dg.PipesClientCompletedInvocation(session, metadata=self._extract_dagster_metadata(completed))
+                self._submit(context, session, request)
+                cluster = self._wait(context)
+                forward_logs(context, self._logs(wait_seconds=0, cluster=cluster))
+                metadata = self._extract_dagster_metadata({"Cluster": cluster})
+                return dg.PipesClientCompletedInvocation(session, metadata=metadata)
             except BaseException:  # failure, timeout, or the run terminated from the UI
                 if self.cluster_id and self.shared_cluster_id:
                     with cleanup(context, f"cancel step {self.step_id} on cluster {self.cluster_id}"):
@@ -72,7 +94,7 @@ class PlatformEMRClient(PipesEMRClient):
                     with cleanup(context, f"terminate cluster {self.cluster_id}"):
                         self._terminate_cluster(context)
 
-    def _enrich_params(self, session, params):
+    def _request_with_pipes(self, session, params):
         """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags."""
         params = copy.deepcopy(params)
         env = [
@@ -89,7 +111,8 @@ class PlatformEMRClient(PipesEMRClient):
             ]
         return params
 
-    def _start(self, context, session, params):
+    def _submit(self, context, session, params) -> None:
+        """Start the cluster (or add the step), unless an earlier attempt of this launch did."""
         step_name = params["Steps"][0]["Name"]
         if self.shared_cluster_id:
             self.cluster_id = self.shared_cluster_id
@@ -97,27 +120,28 @@ class PlatformEMRClient(PipesEMRClient):
                 JobFlowId=self.cluster_id, Steps=params["Steps"]
             )["StepIds"][0]
         else:
-            self.cluster_id = self._find_cluster(params["Name"]) or self.client.run_job_flow(**params)["JobFlowId"]
+            self.cluster_id = self._find_cluster(params["Name"])
+            if self.cluster_id:
+                context.log.info(f"adopting cluster {self.cluster_id} started by an earlier attempt")
+            else:
+                self.cluster_id = self.client.run_job_flow(**params)["JobFlowId"]
             self.step_id = self._find_step(step_name)
-        response = {"JobFlowId": self.cluster_id, "StepIds": [self.step_id]}
-        session.report_launched({"extras": response})
+        session.report_launched({"extras": {"JobFlowId": self.cluster_id, "StepIds": [self.step_id]}})
         context.log.info(f"EMR step {self.step_id} ({step_name}) on cluster {self.cluster_id}")
-        return response
 
     def _find_cluster(self, name: str) -> str | None:
         """An active cluster this launch already started (named ``name``, tagged with its client token)."""
-        for page in self.client.get_paginator("list_clusters").paginate(ClusterStates=ACTIVE_CLUSTER_STATES):
+        for page in self.client.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_CLUSTER_STATES)):
             for summary in page["Clusters"]:
                 if summary["Name"] != name:
                     continue
-                tags = self.client.describe_cluster(ClusterId=summary["Id"])["Cluster"].get("Tags", [])
-                if {"Key": "client-token", "Value": self.launch.client_token} in tags:
-                    self.launch.context.log.info(f"adopting cluster {summary['Id']} started by an earlier attempt")
+                cluster_tags = self.client.describe_cluster(ClusterId=summary["Id"])["Cluster"].get("Tags", [])
+                if {"Key": tags.CLIENT_TOKEN, "Value": self.client_token} in cluster_tags:
                     return summary["Id"]
         return None
 
     def _find_step(self, name: str) -> str | None:
-        states = ["PENDING", "RUNNING"] if self.shared_cluster_id else None
+        states = list(ACTIVE_STEP_STATES) if self.shared_cluster_id else None
         kwargs = {"ClusterId": self.cluster_id} | ({"StepStates": states} if states else {})
         for page in self.client.get_paginator("list_steps").paginate(**kwargs):
             for step in page["Steps"]:
@@ -128,32 +152,29 @@ class PlatformEMRClient(PipesEMRClient):
     def _step_state(self) -> str:
         return self.client.describe_step(ClusterId=self.cluster_id, StepId=self.step_id)["Step"]["Status"]["State"]
 
-    def _add_log_readers(self, context, response) -> None:
-        """Driver logs are read once the step has ended (no log reader polling absent targets)."""
+    def _wait(self, context) -> dict[str, Any]:
+        """The cluster's description once the step completed; raises :class:`SparkJobError` when the
+        step ends otherwise, or a transient cluster ends before it."""
+        what = f"step {self.step_id}"
+        self.step = poll_until(self._poll_step, lambda step: step["Status"]["State"] in TERMINAL_STEP_STATES,
+                               self.deadline, self.poll_interval, what)
+        state = self.step["Status"]["State"]
+        if state == "COMPLETED":
+            return self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
+        found = self._logs(self.log_wait_seconds)
+        forward_logs(context, found)
+        details = self.step["Status"].get("FailureDetails") or {}
+        reason = details.get("Message") or details.get("Reason") or "no failure details"
+        raise SparkJobError(NAME, self.job, f"step {self.step_id} {state}: {reason}", failure_tail(found))
 
-    def _wait_for_completion(self, context, response):
-        job = self.launch.job
-        while True:
-            self.step = self.client.describe_step(ClusterId=self.cluster_id, StepId=self.step_id)["Step"]
-            state = self.step["Status"]["State"]
-            if state == "COMPLETED":
-                return self.client.describe_cluster(ClusterId=self.cluster_id)
-            if state in TERMINAL_STEP_STATES:
-                found = self._logs(self.settings.log_wait_seconds)
-                forward_logs(context, found)
-                details = self.step["Status"].get("FailureDetails") or {}
-                reason = details.get("Message") or details.get("Reason") or "no failure details"
-                raise SparkJobError(SUBSTRATE, job, f"step {self.step_id} {state}: {reason}", failure_tail(found))
-            if not self.shared_cluster_id:
-                cluster = self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
-                if cluster["Status"]["State"] in ENDED_CLUSTER_STATES:
-                    why = cluster["Status"].get("StateChangeReason", {}).get("Message") or "no reason given"
-                    raise SparkJobError(SUBSTRATE, job, f"cluster {self.cluster_id} ended before the step: {why}")
-            self.launch.check_deadline(SUBSTRATE, f"step {self.step_id}")
-            time.sleep(self.settings.poll_interval_seconds)
-
-    def _read_application_logs(self, context, session, response) -> None:
-        forward_logs(context, self._logs(wait_seconds=0, cluster=response["Cluster"]))
+    def _poll_step(self) -> dict[str, Any]:
+        step = self.client.describe_step(ClusterId=self.cluster_id, StepId=self.step_id)["Step"]
+        if not self.shared_cluster_id and step["Status"]["State"] not in TERMINAL_STEP_STATES:
+            cluster = self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
+            if cluster["Status"]["State"] in ENDED_CLUSTER_STATES:
+                why = cluster["Status"].get("StateChangeReason", {}).get("Message") or "no reason given"
+                raise SparkJobError(NAME, self.job, f"cluster {self.cluster_id} ended before the step: {why}")
+        return step
 
     def _logs(self, wait_seconds: float, cluster: dict[str, Any] | None = None) -> dict[str, str]:
         """The step's logs (see :func:`logs.step_logs`); ``cluster``: its description, if at hand."""
@@ -161,7 +182,7 @@ class PlatformEMRClient(PipesEMRClient):
         log_uri = cluster.get("LogUri")
         if not log_uri:
             return {}
-        return logs.step_logs(self.launch.s3, log_uri, self.cluster_id, self.step_id, wait_seconds)
+        return logs.step_logs(self.s3, log_uri, self.cluster_id, self.step_id, wait_seconds)
 
     def _cancel_step(self, context) -> None:
         if self.step_id and self._step_state() not in TERMINAL_STEP_STATES:
@@ -197,7 +218,7 @@ class PlatformEMRClient(PipesEMRClient):
                     life = instance.get("Status", {}).get("Timeline", {})
                     seconds[key] += _seconds(life.get("CreationDateTime"), life.get("EndDateTime"), now)
         return Usage(
-            substrate=SUBSTRATE,
+            substrate=NAME,
             job_seconds=step_seconds or wall_seconds,
             instance_seconds=dict(seconds),
             spot_discount=spot_discount,
@@ -210,6 +231,7 @@ def _seconds(start: dt.datetime | None, end: dt.datetime | None, now: dt.datetim
     return max(0.0, ((end or now) - start).total_seconds())
 
 
+@dataclass(frozen=True)
 class EmrClassicLauncher(EmrLauncher):
     """EMR on EC2. ``emr_classic.mode`` ``transient``: a cluster per job from the cluster
     profile named like the job size (else ``default``), with the team's instance profile, the
@@ -217,42 +239,51 @@ class EmrClassicLauncher(EmrLauncher):
     the step goes to the running cluster named ``emr_classic.shared_cluster``.
     """
 
-    substrate: ClassVar[str] = SUBSTRATE
+    substrate: ClassVar[str] = NAME
+    settings: EmrClassicSettings
 
-    def run(self, launch: Launch) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
-        config, job = launch.config, launch.job
-        settings = config.emr_classic
-        emr = launch.session.client("emr")
-        shared = settings.mode == "shared"
-        step = params.step(
+    def run(self, context, job: SparkJob, submission: Submission) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
+        emr = submission.session.client("emr")
+        shared = self.settings.mode == "shared"
+        step = requests.step(
             job,
-            script_uri=launch.staged.script_uri,
-            py_files_uri=launch.staged.py_files_uri,
-            client_token=launch.client_token,
+            script_uri=submission.staged.script_uri,
+            py_files_uri=submission.staged.py_files_uri,
+            client_token=submission.client_token,
             shared=shared,
         )
         if shared:
             request = {"Steps": [step]}
-            cluster_id = shared_cluster_id(emr, settings.shared_cluster)
+            cluster_id = shared_cluster_id(emr, self.settings.shared_cluster)
         else:
-            request = params.job_flow_params(
-                config,
+            request = requests.job_flow_params(
+                self.site,
                 job,
-                params.cluster_profile(config, job),
-                instance_profile=discovery.instance_profile_name(config, job.team, iam=launch.session.client("iam")),
+                requests.cluster_profile(self.settings, job),
+                instance_profile=discovery.instance_profile_name(self.site, job.team, iam=submission.session.client("iam")),
                 step_definition=step,
-                client_token=launch.client_token,
+                client_token=submission.client_token,
             )
             cluster_id = None
-        client = PlatformEMRClient(launch, emr, cluster_id)
+        client = PlatformEMRClient(
+            client=emr,
+            message_reader=submission.message_reader,
+            shared_cluster_id=cluster_id,
+            job=job,
+            client_token=submission.client_token,
+            deadline=submission.deadline,
+            s3=submission.s3,
+            poll_interval=self.settings.poll_interval_seconds,
+            log_wait_seconds=self.settings.log_wait_seconds,
+        )
         started = time.monotonic()
-        invocation = client.run(context=launch.context, run_job_flow_params=request, extras=job.extras)
-        return invocation, client.usage(time.monotonic() - started, config.cost.spot_discount)
+        invocation = client.run(context=context, run_job_flow_params=request, extras=job.extras)
+        return invocation, client.usage(time.monotonic() - started, self.site.spot_discount)
 
 
 def shared_cluster_id(emr: Any, name: str) -> str:
     """ID of the WAITING or RUNNING cluster named ``name``; raises ``DiscoveryError`` if there is none."""
-    for page in emr.get_paginator("list_clusters").paginate(ClusterStates=["WAITING", "RUNNING"]):
+    for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(SHARED_CLUSTER_STATES)):
         for summary in page["Clusters"]:
             if summary["Name"] == name:
                 return summary["Id"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from emr_platform.lake import split_s3_uri
+from emr_platform.prefixes import S3Prefix
 
 APPLICATION_ID = re.compile(r"application_\d+_\d+")
 POLL_SECONDS = 0.5
@@ -33,7 +33,8 @@ POLL_SECONDS = 0.5
 
 def read_s3_text(s3: Any, uri: str) -> str | None:
     """The text of an S3 object (gunzipped when the key ends in ``.gz``), or None if it does not exist."""
-    bucket, key = split_s3_uri(uri)
+    location = S3Prefix.from_uri(uri)
+    bucket, key = location.bucket, location.key
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as exc:
@@ -105,7 +106,8 @@ def step_logs(s3: Any, log_uri: str, cluster_id: str, step_id: str, wait_seconds
         found["step stdout"] = stdout
     application = APPLICATION_ID.search(stderr or "")
     if application:
-        bucket, prefix = split_s3_uri(f"{base}/containers/{application.group()}/")
+        containers = S3Prefix.from_uri(f"{base}/containers/{application.group()}/")
+        bucket, prefix = containers.bucket, containers.key
         listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
         for item in listing.get("Contents", []):
             key = item["Key"]

@@ -13,124 +13,145 @@ from __future__ import annotations
 
 import copy
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import dagster as dg
-from dagster._core.pipes.utils import open_pipes_session
 from dagster_aws.pipes import PipesEMRServerlessClient
 
 from emr_platform import discovery
-from emr_platform.launcher import SparkJobError, Usage
-from resources.emr import logs, params
-from resources.emr.common import EmrLauncher, Launch, cleanup, failure_tail, forward_logs
-
-SUBSTRATE = "emr-serverless"
-ACTIVE_STATES = {"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING"}
-STARTABLE_APPLICATION_STATES = {"CREATED", "STOPPED"}
+from emr_platform.launcher import SparkJob, SparkJobError
+from emr_platform.pricing import Usage
+from emr_platform.substrates.emr_serverless import (
+    ACTIVE_JOB_RUN_STATES,
+    FAILED_JOB_RUN_STATES,
+    NAME,
+    STARTABLE_APPLICATION_STATES,
+    EmrServerlessSettings,
+)
+from resources.emr import logs, requests
+from resources.emr.launch import Deadline, EmrLauncher, Submission, cleanup, failure_tail, forward_logs, poll_until
 
 
 class PlatformEMRServerlessClient(PipesEMRServerlessClient):
-    """``PipesEMRServerlessClient`` bounded by a deadline, cleaning up after itself."""
+    """``PipesEMRServerlessClient`` bounded by ``deadline``, cleaning up after itself.
 
-    def __init__(self, launch: Launch, client: Any, logs_client: Any):
-        settings = launch.config.emr_serverless
-        super().__init__(
-            client=client,
-            message_reader=launch.message_reader(),
-            poll_interval=settings.poll_interval_seconds,
-        )
-        self.launch = launch
-        self.logs_client = logs_client
+    ``run`` keeps the parent's signature and result; ``job`` names the asset in errors,
+    ``s3`` and ``logs_client`` read the driver's logs, ``log_wait_seconds`` bounds the wait for
+    them after a failure.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: Any,
+        message_reader: dg.PipesMessageReader,
+        poll_interval: float,
+        job: SparkJob,
+        deadline: Deadline,
+        s3: Any,
+        logs_client: Any,
+        log_wait_seconds: float,
+    ):
+        super().__init__(client=client, message_reader=message_reader, poll_interval=poll_interval)
+        self.job, self.deadline = job, deadline
+        self.s3, self.logs_client, self.log_wait_seconds = s3, logs_client, log_wait_seconds
         self.job_run: dict[str, Any] | None = None
 
     def run(self, *, context, start_job_run_params, extras=None) -> dg.PipesClientCompletedInvocation:
-        with open_pipes_session(
+        with dg.open_pipes_session(
             context=context, message_reader=self.message_reader, context_injector=self.context_injector, extras=extras
         ) as session:
-            request = self._enrich_start_params(context, session, start_job_run_params)
+            request = self._request_with_pipes(context, session, start_job_run_params)
             started = self._start(context, request)
             try:
-                completed = self._wait_for_completion(context, started)
-                self._read_messages(context, session, completed)
-                return dg.PipesClientCompletedInvocation(session, metadata=self._extract_dagster_metadata(completed))
+                self.job_run = self._wait(context, started["applicationId"], started["jobRunId"])
+                forward_logs(context, self._driver_logs(self.job_run, wait_seconds=0))
+                metadata = self._extract_dagster_metadata({"jobRun": self.job_run})
+                return dg.PipesClientCompletedInvocation(session, metadata=metadata)
             except BaseException:  # failure, timeout, or the run terminated from the UI
                 with cleanup(context, f"cancel job run {started['jobRunId']}"):
-                    self._cancel_if_active(context, started)
+                    self._cancel_if_active(context, started["applicationId"], started["jobRunId"])
                 raise
 
-    def _enrich_start_params(self, context, session, params):
-        return super()._enrich_start_params(context, session, copy.deepcopy(params))
+    def _request_with_pipes(self, context, session, params) -> dict[str, Any]:
+        """A copy of ``params`` with the Pipes environment on the driver and Dagster's tags
+        (dagster-aws's enrichment, which would otherwise write into the caller's dict)."""
+        return self._enrich_start_params(context, session, copy.deepcopy(params))
 
-    def _wait_for_completion(self, context, start_response):
-        app, job_run_id = start_response["applicationId"], start_response["jobRunId"]
-        while True:
-            response = self.client.get_job_run(applicationId=app, jobRunId=job_run_id)
-            job_run = response["jobRun"]
-            state = job_run["state"]
-            if state == "SUCCESS":
-                self.job_run = job_run
-                return response
-            if state in ("FAILED", "CANCELLED"):
-                found = self._driver_logs(job_run, self.launch.config.emr_serverless.log_wait_seconds)
-                forward_logs(context, found)
-                raise SparkJobError(
-                    SUBSTRATE,
-                    self.launch.job,
-                    f"job run {job_run_id} {state}: {job_run.get('stateDetails') or 'no details'}",
-                    failure_tail(found),
-                )
-            if state not in ACTIVE_STATES:
-                raise SparkJobError(SUBSTRATE, self.launch.job, f"job run {job_run_id} in unexpected state {state}")
-            self.launch.check_deadline(SUBSTRATE, f"job run {job_run_id}")
-            time.sleep(self.poll_interval)
-
-    def _read_messages(self, context, session, response) -> None:
-        # Messages come through the S3 message reader; the driver's output is forwarded if present.
-        forward_logs(context, self._driver_logs(response["jobRun"], wait_seconds=0))
+    def _wait(self, context, application_id: str, job_run_id: str) -> dict[str, Any]:
+        """The job run once it left the active states; raises :class:`SparkJobError` unless it succeeded."""
+        job_run = poll_until(
+            lambda: self.client.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"],
+            lambda run: run["state"] not in ACTIVE_JOB_RUN_STATES,
+            self.deadline,
+            self.poll_interval,
+            f"job run {job_run_id}",
+        )
+        state = job_run["state"]
+        if state == "SUCCESS":
+            return job_run
+        if state in FAILED_JOB_RUN_STATES:
+            found = self._driver_logs(job_run, self.log_wait_seconds)
+            forward_logs(context, found)
+            reason = f"job run {job_run_id} {state}: {job_run.get('stateDetails') or 'no details'}"
+            raise SparkJobError(NAME, self.job, reason, failure_tail(found))
+        raise SparkJobError(NAME, self.job, f"job run {job_run_id} in unexpected state {state}")
 
     def _driver_logs(self, job_run: dict[str, Any], wait_seconds: float) -> dict[str, str]:
         found = {}
         for stream in ("stdout", "stderr"):
-            text = logs.serverless_driver_log(self.launch.s3, self.logs_client, job_run, stream, wait_seconds)
+            text = logs.serverless_driver_log(self.s3, self.logs_client, job_run, stream, wait_seconds)
             if text is not None:
                 found[f"driver {stream}"] = text
                 wait_seconds = 0  # written together: once one is there, the other is too or never
         return found
 
-    def _cancel_if_active(self, context, start_response) -> None:
-        app, job_run_id = start_response["applicationId"], start_response["jobRunId"]
-        state = self.client.get_job_run(applicationId=app, jobRunId=job_run_id)["jobRun"]["state"]
-        if state in ACTIVE_STATES - {"CANCELLING"}:
+    def _cancel_if_active(self, context, application_id: str, job_run_id: str) -> None:
+        state = self.client.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]["state"]
+        if state in ACTIVE_JOB_RUN_STATES and state != "CANCELLING":
             context.log.warning(f"cancelling EMR Serverless job run {job_run_id} ({state})")
-            self.client.cancel_job_run(applicationId=app, jobRunId=job_run_id)
+            self.client.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
 
 
+@dataclass(frozen=True)
 class EmrServerlessLauncher(EmrLauncher):
     """EMR Serverless: a job run on the team's application (found by name, started if stopped),
     with the team's execution role, the job size's Spark properties, and S3 (plus CloudWatch)
     logging. Usage is AWS's ``billedResourceUtilization`` (vCPU-hours, memory and storage GB-hours).
     """
 
-    substrate: ClassVar[str] = SUBSTRATE
+    substrate: ClassVar[str] = NAME
+    settings: EmrServerlessSettings
 
-    def run(self, launch: Launch) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
-        config, job, context = launch.config, launch.job, launch.context
-        emr = launch.session.client("emr-serverless")
-        application_id = discovery.serverless_application_id(config, job.team, emr_serverless=emr)
+    def run(self, context, job: SparkJob, submission: Submission) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
+        session = submission.session
+        emr = session.client("emr-serverless")
+        application_id = discovery.serverless_application_id(self.site, job.team, emr_serverless=emr)
         state = emr.get_application(applicationId=application_id)["application"]["state"]
         if state in STARTABLE_APPLICATION_STATES:
             context.log.info(f"starting EMR Serverless application {application_id} ({state})")
             emr.start_application(applicationId=application_id)
-        request = params.serverless_start_params(
-            config,
+        request = requests.serverless_start_params(
+            self.settings,
+            self.site,
             job,
             application_id=application_id,
-            execution_role_arn=discovery.execution_role_arn(config, job.team, iam=launch.session.client("iam")),
-            script_uri=launch.staged.script_uri,
-            py_files_uri=launch.staged.py_files_uri,
-            client_token=launch.client_token,
+            execution_role_arn=discovery.execution_role_arn(self.site, job.team, iam=session.client("iam")),
+            script_uri=submission.staged.script_uri,
+            py_files_uri=submission.staged.py_files_uri,
+            client_token=submission.client_token,
         )
-        client = PlatformEMRServerlessClient(launch, emr, launch.session.client("logs"))
+        client = PlatformEMRServerlessClient(
+            client=emr,
+            message_reader=submission.message_reader,
+            poll_interval=self.settings.poll_interval_seconds,
+            job=job,
+            deadline=submission.deadline,
+            s3=submission.s3,
+            logs_client=session.client("logs"),
+            log_wait_seconds=self.settings.log_wait_seconds,
+        )
         started = time.monotonic()
         invocation = client.run(context=context, start_job_run_params=request, extras=job.extras)
         return invocation, usage(client.job_run, time.monotonic() - started)
@@ -141,7 +162,7 @@ def usage(job_run: dict[str, Any], wall_seconds: float) -> Usage:
     the one-minute minimum per worker; "Billing", EMR Serverless user guide)."""
     billed = job_run.get("billedResourceUtilization") or {}
     return Usage(
-        substrate=SUBSTRATE,
+        substrate=NAME,
         job_seconds=float(job_run.get("totalExecutionDurationSeconds") or wall_seconds),
         vcpu_hours=float(billed.get("vCPUHour", 0.0)),
         memory_gb_hours=float(billed.get("memoryGBHour", 0.0)),

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from emr_platform.cli import app
+from emr_platform.apps.cli import app
 from emr_platform.config import REPO_ROOT, load_config
 
 DEV_LAKE_BUCKET = "emr-platform-dev-lake"

@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from emr_platform import factory
+from emr_platform.locations import factory
 from emr_platform.config import REPO_ROOT, load_config
-from emr_platform.demo import workspace_locations
-from emr_platform.scaffold import TeamRequest, new_team
+from emr_platform.workspace import workspace_locations
+from emr_platform.apps.scaffold import TeamRequest, new_team
 
 
 def load_location(root: Path, team: str, monkeypatch) -> dg.Definitions:

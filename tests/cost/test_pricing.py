@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emr_platform import pricing
-from emr_platform.launcher import Usage
+from emr_platform.pricing import Usage
 
 
 def test_serverless_cost_by_hand():

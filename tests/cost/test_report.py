@@ -10,7 +10,7 @@ import pytest
 from assets.platform_cost import platform_definitions
 from assets.platform_cost.cost_assets import COST_EXPLORER_KEY, REPORT_KEY
 from emr_platform.cost.report import build_report, render_chart, render_markdown, render_text
-from emr_platform.cost.sources import current_report
+from emr_platform.cost.month_report import month_to_date_report
 from tests.cost.conftest import stage_config
 
 TODAY = dt.date(2026, 11, 3)
@@ -74,11 +74,11 @@ def test_local_all_assets_job_reports_the_estimates_of_the_event_log(tmp_path):
     assert "data:image/png;base64," in metadata["report"].value
     month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
     assert (tmp_path / f"lake/platform/cost/team_cost_report/{month}/chart.png").read_bytes().startswith(b"\x89PNG")
-    assert "data-engineering" in render_text(current_report(instance, config))
+    assert "data-engineering" in render_text(month_to_date_report(instance, config))
 
 
 def test_workspace_lists_the_platform_location_after_the_teams():
-    from emr_platform.demo import workspace_locations
+    from emr_platform.workspace import workspace_locations
 
     names = list(workspace_locations())
     assert names[-1] == "platform" and workspace_locations()["platform"] == "assets.platform_cost"

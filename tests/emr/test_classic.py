@@ -10,7 +10,7 @@ import boto3
 import dagster as dg
 from dagster._core.utils import make_new_run_id
 
-from resources.emr import params
+from resources.emr import requests
 from tests.emr.conftest import (
     FAILING_SCRIPT,
     QUICK_SCRIPT,
@@ -227,7 +227,7 @@ def test_the_orphan_sensor_cancels_a_shared_cluster_step_of_an_ended_run(tmp_pat
     for status, run_id in runs.items():
         job = dataclasses.replace(probe_job(config), tags={"dagster-run-id": run_id})
         token = run_id.replace("-", "")
-        step = params.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=token, shared=True)
+        step = requests.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=token, shared=True)
         step_ids[status] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"][0]
 
     def states() -> dict:

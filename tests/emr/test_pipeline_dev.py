@@ -7,7 +7,7 @@ from __future__ import annotations
 import boto3
 import dagster as dg
 
-from emr_platform.demo import materialize_locations
+from emr_platform.apps.demo import materialize_locations
 from tests.emr.conftest import build_infra, dev_config
 from tests.test_pipeline_local import EXPECTED_ROWS, materialization
 

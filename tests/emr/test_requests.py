@@ -13,9 +13,10 @@ import dagster as dg
 import pytest
 
 from emr_platform.launcher import SparkJob
-from resources.emr import artifacts, params
+from resources import site_of
+from resources.emr import artifacts, requests
 from resources.emr.classic import PlatformEMRClient
-from resources.emr.common import Launch, cleanup
+from resources.emr.launch import Deadline, cleanup
 from resources.emr.serverless import PlatformEMRServerlessClient
 from tests.emr.conftest import dev_config
 
@@ -39,12 +40,14 @@ def probe_job(config, size="small") -> SparkJob:
 
 
 def requests_of(config, job):
-    step = params.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/deps.zip", client_token=TOKEN, shared=False)
-    job_flow = params.job_flow_params(
-        config, job, params.cluster_profile(config, job), instance_profile="p", step_definition=step, client_token=TOKEN
+    site = site_of(config)
+    step = requests.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/deps.zip", client_token=TOKEN, shared=False)
+    job_flow = requests.job_flow_params(
+        site, job, requests.cluster_profile(config.emr_classic, job), instance_profile="p", step_definition=step,
+        client_token=TOKEN,
     )
-    start = params.serverless_start_params(
-        config, job, application_id="app", execution_role_arn="arn:aws:iam::1:role/r",
+    start = requests.serverless_start_params(
+        config.emr_serverless, site, job, application_id="app", execution_role_arn="arn:aws:iam::1:role/r",
         script_uri="s3://a/job.py", py_files_uri="s3://a/deps.zip", client_token=TOKEN,
     )
     return job_flow, start
@@ -61,14 +64,19 @@ def test_the_pipes_clients_leave_the_callers_request_unchanged(tmp_path):
     @dg.asset
     def probe(context):  # no annotation: postponed annotations are strings dagster rejects
         session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-        launch = Launch(context, job, config, session, session.client("s3"), None, TOKEN, 0.0)
-        classic = PlatformEMRClient(launch, session.client("emr"), None)
-        serverless = PlatformEMRServerlessClient(launch, session.client("emr-serverless"), session.client("logs"))
+        common = {"message_reader": dg.PipesTempFileMessageReader(), "job": job, "s3": session.client("s3"),
+                  "deadline": Deadline.for_job(job, "emr"), "poll_interval": 1.0, "log_wait_seconds": 0.0}
+        classic = PlatformEMRClient(client=session.client("emr"), shared_cluster_id=None, client_token=TOKEN, **common)
+        serverless = PlatformEMRServerlessClient(
+            client=session.client("emr-serverless"), logs_client=session.client("logs"), **common
+        )
         for _ in range(2):
             with dg.open_pipes_session(
                 context=context, message_reader=dg.PipesTempFileMessageReader(), context_injector=dg.PipesEnvContextInjector()
             ) as pipes:
-                enriched.append((classic._enrich_params(pipes, job_flow), serverless._enrich_start_params(context, pipes, start)))
+                enriched.append(
+                    (classic._request_with_pipes(pipes, job_flow), serverless._request_with_pipes(context, pipes, start))
+                )
         return dg.MaterializeResult()
 
     assert dg.materialize([probe]).success

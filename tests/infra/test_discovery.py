@@ -45,7 +45,7 @@ def test_launchers_find_applications_roles_and_profiles_by_name(aws, dev):
             f"arn:aws:iam::123456789012:role/{naming.serverless_execution_role(config, team)}"
         )
         assert discovery.instance_profile_name(config, team) == naming.instance_profile(config, team)
-    assert discovery.bucket_names(config) == {
+    assert {purpose: naming.bucket(config, purpose) for purpose in ("lake", "artifacts", "logs")} == {
         "lake": "emr-platform-dev-lake", "artifacts": "emr-platform-dev-artifacts", "logs": "emr-platform-dev-logs"
     }
 

@@ -1,6 +1,6 @@
 """The platform's main job: materialize every asset of every code location, print a summary.
 
-``python -m emr_platform.demo`` (what ``make demo`` runs) loads the code locations listed
+``python -m emr_platform.apps.demo`` (what ``make demo`` runs) loads the code locations listed
 in ``workspace.yaml``, runs each location's ``all_assets`` job in dependency order
 (upstream teams first) on the persistent Dagster instance in ``$DAGSTER_HOME`` (so
 ``make ui`` shows the runs), and prints one row per asset: key, rows, asset checks
@@ -9,7 +9,6 @@ passed/failed, seconds. Exits 1 if any asset or check failed.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import time
@@ -22,12 +21,12 @@ from rich.table import Table
 
 from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage
 from emr_platform.cost.report import render_text
-from emr_platform.cost.sources import current_report
-from emr_platform.factory import team_definitions
+from emr_platform.cost.month_report import month_to_date_report
 from emr_platform.java import require_java
+from emr_platform.locations.factory import JOB_NAME
+from emr_platform.locations.workspace import dependency_order, location_definitions, own_keys
 from emr_platform.workspace import workspace_locations
 
-JOB_NAME = "all_assets"
 # The console shows warnings and errors only; every event still lands in the instance (make ui).
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -50,49 +49,10 @@ class AssetOutcome:
         return self.materialized and not self.checks_failed
 
 
-def location_definitions(name: str, module_name: str, config: PlatformConfig | None = None) -> dg.Definitions:
-    """A code location's ``Definitions``: the module's ``defs``, or, given ``config``, a team's
-    ``SPECS`` rebuilt on it (how tests and benchmarks point a pipeline at another lake)."""
-    module = importlib.import_module(module_name)
-    if config is None or not hasattr(module, "SPECS"):
-        return module.defs
-    return team_definitions(name, module.SPECS, Path(module.__file__).parent, config=config)
-
-
 def location_job(name: str, module_name: str, config_json: str | None) -> dg.JobDefinition:
     """The ``all_assets`` job of a location, rebuilt in each step process of the multiprocess executor."""
     config = PlatformConfig.model_validate_json(config_json) if config_json else None
     return location_definitions(name, module_name, config).resolve_job_def(JOB_NAME)
-
-
-def load_locations(root: Path = REPO_ROOT) -> dict[str, dg.Definitions]:
-    """Import every code location of the workspace: ``{location name: Definitions}``."""
-    return {name: location_definitions(name, module) for name, module in workspace_locations(root).items()}
-
-
-def dependency_order(locations: dict[str, dg.Definitions]) -> list[str]:
-    """Location names, each after the locations whose assets it depends on (else in given order)."""
-    owner = {key: name for name, defs in locations.items() for key in _own_keys(defs)}
-    needs = {
-        name: {owner[dep] for key in _own_keys(defs) for dep in _deps(defs, key) if owner.get(dep, name) != name}
-        for name, defs in locations.items()
-    }
-    ordered: list[str] = []
-    while len(ordered) < len(locations):
-        ready = [n for n in locations if n not in ordered and needs[n] <= set(ordered)]
-        if not ready:
-            raise ValueError(f"code locations depend on each other in a cycle: {sorted(set(locations) - set(ordered))}")
-        ordered.append(ready[0])
-    return ordered
-
-
-def _own_keys(defs: dg.Definitions) -> set[dg.AssetKey]:
-    graph = defs.resolve_asset_graph()
-    return {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
-
-
-def _deps(defs: dg.Definitions, key: dg.AssetKey) -> set[dg.AssetKey]:
-    return set(defs.resolve_asset_graph().get(key).parent_keys)
 
 
 def materialize_locations(
@@ -120,7 +80,7 @@ def materialize_locations(
             __name__, location_job.__name__, reconstructable_args=(name, locations[name], config_json)
         )
         with dg.execute_job(job, instance=instance, run_config=run_config, tags={"location": name}) as result:
-            outcomes += _outcomes(name, _own_keys(defs[name]), result)
+            outcomes += _outcomes(name, own_keys(defs[name]), result)
     return outcomes
 
 
@@ -171,7 +131,7 @@ def main() -> int:
     with dg.DagsterInstance.get() as instance:
         outcomes = materialize_locations(instance)
         console.print(summary_table(outcomes, time.monotonic() - started))
-        console.print(render_text(current_report(instance)), highlight=False, markup=False)
+        console.print(render_text(month_to_date_report(instance)), highlight=False, markup=False)
     return 0 if outcomes and all(o.ok for o in outcomes) else 1
 
 

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 from rich.table import Table
 from rich.tree import Tree
 
+from emr_platform import substrates
 from emr_platform.config import REPO_ROOT, ConfigError, PlatformConfig, load_config
 from emr_platform.config import json_schema as config_json_schema
 
@@ -301,14 +302,14 @@ def files_rm(
 def team_new(
     name: str = typer.Argument(..., help="Lower-case letters, digits, single hyphens; part of S3 prefixes, IAM names."),
     owner: list[str] = typer.Option([], "--owner", help="Owner e-mail (repeatable); default <name>@example.com."),
-    substrate: str = typer.Option("emr-serverless", help="Default substrate: local, emr-serverless or emr-classic."),
+    substrate: str = typer.Option("emr-serverless", help=f"Default substrate: {' | '.join(substrates.NAMES)}."),
     job_size: str = typer.Option("small", help="Default job size, a key of job_sizes."),
     budget_usd: float = typer.Option(100, help="Monthly budget, USD."),
     upstream: list[str] = typer.Option([], "--upstream", help="Team whose prefix this team may read (repeatable)."),
     description: str = typer.Option("", help="One line about the team."),
 ) -> None:
     """Declare a team in config.yml, scaffold assets/<name>/ with an example Spark asset, list it in workspace.yaml."""
-    from emr_platform.scaffold import TeamRequest, new_team
+    from emr_platform.apps.scaffold import TeamRequest, new_team
 
     request = TeamRequest(name, list(owner), substrate, job_size, budget_usd, list(upstream), description)
     with _clean_errors():

@@ -1,4 +1,4 @@
-"""The report of the current month from what is stored: Cost Explorer partitions and event-log estimates."""
+"""The cost report of the month to date, from what is stored: Cost Explorer partitions and event-log estimates."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from emr_platform.cost.estimates import estimate_rows
 from emr_platform.cost.report import CostReport, build_report, month_days
 
 
-def current_report(instance: dg.DagsterInstance, config: PlatformConfig | None = None, today: dt.date | None = None) -> CostReport:
+def month_to_date_report(instance: dg.DagsterInstance, config: PlatformConfig | None = None, today: dt.date | None = None) -> CostReport:
     """The :class:`CostReport` of ``today``'s month (default: now, UTC).
 
     Cost Explorer partitions are read only where the stage enables Cost Explorer (not in

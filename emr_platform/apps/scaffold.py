@@ -30,7 +30,7 @@ INIT_TEMPLATE = '''"""Code location of team {name}: one SparkAssetSpec per asset
 
 from pathlib import Path
 
-from emr_platform.factory import team_definitions
+from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec, non_empty, not_null, unique
 
 SPECS = [

@@ -2,7 +2,8 @@
 
 Shapes follow the boto3 request syntax of ``emr-serverless start_job_run`` and
 ``emr run_job_flow`` / ``add_job_flow_steps``. The Pipes bootstrap environment is not
-added here: the Pipes clients (:mod:`resources.emr.clients`) add it inside the session.
+added here: the Pipes clients (:mod:`resources.emr.serverless`, :mod:`resources.emr.classic`)
+add it inside the Pipes session.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from emr_platform import naming
-from emr_platform.config import ClusterProfile, JobSize, PlatformConfig
-from emr_platform.lake import split_s3_uri
-from emr_platform.launcher import SparkJob
+from emr_platform import naming, prefixes, tags
+from emr_platform.launcher import Site, SparkJob
+from emr_platform.settings import JobSize
+from emr_platform.substrates import emr_classic, emr_serverless
+from emr_platform.substrates.emr_classic import ClusterProfile, EmrClassicSettings
+from emr_platform.substrates.emr_serverless import EmrServerlessSettings
 
 # Needed on clusters that the EMR managed policies (AmazonEMRServicePolicy_v2) may manage.
 EMR_MANAGED_POLICY_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
@@ -44,25 +47,19 @@ def conf_args(confs: Mapping[str, str]) -> list[str]:
     return [arg for key in sorted(confs) for arg in ("--conf", f"{key}={confs[key]}")]
 
 
-def tags(job: SparkJob, client_token: str) -> dict[str, str]:
+def job_tags(job: SparkJob, client_token: str) -> dict[str, str]:
     """Tags of every cluster and job run of ``job``: team, asset, substrate, stage, run id and the token."""
-    return {**job.tags, "client-token": client_token, naming.MANAGED_BY_TAG[0]: naming.MANAGED_BY_TAG[1]}
+    return {**job.tags, tags.CLIENT_TOKEN: client_token, tags.MANAGED_BY[0]: tags.MANAGED_BY[1]}
 
 
-def log_prefix(config: PlatformConfig, team: str, substrate: str) -> str:
-    """``s3://<logs bucket>/<team>/<substrate>/``: where EMR writes the team's driver and step logs."""
-    return f"{config.lake.logs_root.rstrip('/')}/{team}/{substrate}/"
-
-
-def messages_prefix(config: PlatformConfig, team: str, client_token: str) -> tuple[str, str]:
-    """``(bucket, key prefix)`` the job's Pipes messages go to: fixed by the client token, so a
-    retried launch that finds the job already started reads that job's messages."""
-    bucket, base = split_s3_uri(config.lake.logs_root)
-    return bucket, "/".join(filter(None, [base, team, "pipes", client_token]))
+def log_uri(site: Site, team: str, substrate: str) -> str:
+    """``s3://<logs bucket>/<logs key prefix>/<team>/<substrate>/``: where EMR writes the team's logs."""
+    return prefixes.substrate_logs(site.lake, team, substrate).uri + "/"
 
 
 def serverless_start_params(
-    config: PlatformConfig,
+    settings: EmrServerlessSettings,
+    site: Site,
     job: SparkJob,
     *,
     application_id: str,
@@ -72,15 +69,14 @@ def serverless_start_params(
     client_token: str,
 ) -> dict[str, Any]:
     """``start_job_run`` request of ``job`` on the team's application."""
-    settings = config.emr_serverless
     submit = ["--py-files", py_files_uri, *conf_args(spark_confs(job.size))]
     monitoring: dict[str, Any] = {
-        "s3MonitoringConfiguration": {"logUri": log_prefix(config, job.team, "emr-serverless")},
+        "s3MonitoringConfiguration": {"logUri": log_uri(site, job.team, emr_serverless.NAME)},
     }
     if settings.cloudwatch_logging:
         monitoring["cloudWatchLoggingConfiguration"] = {
             "enabled": True,
-            "logGroupName": naming.log_group(config, job.team),
+            "logGroupName": naming.log_group(site, job.team),
         }
     return {
         "applicationId": application_id,
@@ -89,7 +85,7 @@ def serverless_start_params(
         "name": job.name,
         "jobDriver": {"sparkSubmit": {"entryPoint": script_uri, "sparkSubmitParameters": shlex.join(submit)}},
         "configurationOverrides": {"monitoringConfiguration": monitoring},
-        "tags": tags(job, client_token),
+        "tags": job_tags(job, client_token),
         "executionTimeoutMinutes": max(MIN_SERVERLESS_TIMEOUT_MINUTES, math.ceil(job.timeout_seconds / 60)),
     }
 
@@ -117,12 +113,12 @@ def step(job: SparkJob, *, script_uri: str, py_files_uri: str, client_token: str
 
 
 def step_name(job: SparkJob, client_token: str) -> str:
-    """See :func:`emr_platform.naming.step_name`."""
-    return naming.step_name(job.name, job.tags.get("dagster-run-id", "-"), client_token)
+    """See :func:`emr_platform.substrates.emr_classic.step_name`."""
+    return emr_classic.step_name(job.name, job.tags.get(tags.RUN_ID, "-"), client_token)
 
 
 def job_flow_params(
-    config: PlatformConfig,
+    site: Site,
     job: SparkJob,
     profile: ClusterProfile,
     *,
@@ -154,11 +150,11 @@ def job_flow_params(
             }
             for fleet in profile.instance_fleets
         ]
-    all_tags = {**tags(job, client_token), **EMR_MANAGED_POLICY_TAG}
+    all_tags = {**job_tags(job, client_token), **EMR_MANAGED_POLICY_TAG}
     params: dict[str, Any] = {
-        "Name": f"{naming.prefix(config)}-{job.name.replace('/', '-')}"[:256],
+        "Name": f"{naming.prefix(site)}-{job.name.replace('/', '-')}"[:256],
         "ReleaseLabel": profile.release_label,
-        "LogUri": log_prefix(config, job.team, "emr-classic"),
+        "LogUri": log_uri(site, job.team, emr_classic.NAME),
         "Applications": [{"Name": "Spark"}],
         "Instances": instances,
         "Steps": [step_definition],
@@ -167,13 +163,13 @@ def job_flow_params(
             for action in profile.bootstrap_actions
         ],
         "JobFlowRole": instance_profile,
-        "ServiceRole": naming.emr_service_role(config),
+        "ServiceRole": naming.emr_service_role(site),
         "AutoTerminationPolicy": {"IdleTimeout": profile.idle_timeout_seconds},
         "VisibleToAllUsers": True,
         "Tags": [{"Key": key, "Value": value} for key, value in all_tags.items()],
     }
     if profile.security_configuration:
-        params["SecurityConfiguration"] = naming.security_configuration(config)
+        params["SecurityConfiguration"] = naming.security_configuration(site)
     if profile.managed_scaling_max_units:
         params["ManagedScalingPolicy"] = {
             "ComputeLimits": {
@@ -185,7 +181,7 @@ def job_flow_params(
     return params
 
 
-def cluster_profile(config: PlatformConfig, job: SparkJob) -> ClusterProfile:
+def cluster_profile(settings: EmrClassicSettings, job: SparkJob) -> ClusterProfile:
     """The cluster profile named like the job's size, else ``default``."""
-    profiles = config.emr_classic.profiles
+    profiles = settings.profiles
     return profiles.get(job.size_name) or profiles["default"]

@@ -1,0 +1,78 @@
+"""What the platform knows of one Spark substrate: the :class:`Substrate` descriptor.
+
+One descriptor per substrate (``emr_platform/substrates/<name>.py``) is the single place its
+facts live; config validation, launcher construction, the orphan sensor, cost attribution,
+the command line and infra iterate over :data:`emr_platform.substrates.REGISTRY`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from emr_platform.settings import SettingsModel
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """Work a launch started whose Dagster run has ended.
+
+    ``kind`` is ``cluster`` (``id`` = job flow id), ``step`` (``id`` = step id on cluster
+    ``parent_id``) or ``job-run`` (``id`` = job run id in application ``parent_id``).
+    """
+
+    kind: str
+    id: str
+    team: str
+    run_id: str
+    parent_id: str | None = None
+
+    def describe(self) -> str:
+        parent = {"step": "cluster", "job-run": "application"}.get(self.kind)
+        where = f" of {parent} {self.parent_id}" if self.parent_id else ""
+        return f"{self.kind} {self.id}{where} (team {self.team}, Dagster run {self.run_id})"
+
+
+# (has this Dagster run ended?, stage, AWS region) -> the substrate's orphans in that region
+OrphanFinder = Callable[[Callable[[str], bool], str, str], list[Orphan]]
+# (orphan, AWS region) -> the AWS response of stopping it
+OrphanStopper = Callable[[Orphan, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Substrate:
+    """One substrate's facts.
+
+    - ``name``: as written in config (``teams.<t>.substrate``) and in tags and kinds;
+    - ``config_key``, ``settings``, ``default_settings``: the section of ``config.yml`` holding its
+      settings, that section's model, and its value when absent (``None``: the section is
+      required once an asset runs on this substrate);
+    - ``launcher``: ``"<module>:<class>"`` of its launcher, resolved by the launcher layer
+      (``resources``), which the library never imports;
+    - ``needs_s3_roots``: ``lake.artifacts_root`` and ``lake.logs_root`` must be ``s3://`` URIs;
+    - ``bills``: whether a Cost Explorer ``SERVICE`` name (lower case) is this substrate's spend;
+    - ``orphan_kinds``, ``find_orphans``, ``stop_orphan``: how the orphan sensor finds and
+      stops what a launch left running.
+    """
+
+    name: str
+    config_key: str
+    settings: type[SettingsModel]
+    default_settings: SettingsModel | None
+    launcher: str
+    needs_s3_roots: bool
+    bills: Callable[[str], bool] = lambda service: False
+    orphan_kinds: tuple[str, ...] = ()
+    find_orphans: OrphanFinder | None = None
+    stop_orphan: OrphanStopper | None = None
+
+    @property
+    def resource_key(self) -> str:
+        """The Dagster resource key of its launcher, e.g. ``spark_emr_serverless``."""
+        return "spark_" + self.name.replace("-", "_")
+
+    @property
+    def on_aws(self) -> bool:
+        """True for a substrate whose work runs, and is billed, in AWS (Cost Explorer sees it)."""
+        return self.needs_s3_roots

@@ -1,0 +1,31 @@
+"""Local Spark: jobs on this machine, through one warm Spark Connect server or a session per job."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from emr_platform.settings import SettingsModel
+from emr_platform.substrates.descriptor import Substrate
+
+
+class LocalSparkSettings(SettingsModel):
+    """Local Spark: ``connect`` shares one warm Spark Connect server; ``classic`` starts a session per job."""
+
+    mode: Literal["connect", "classic"] = "connect"
+    cores: int = Field(2, ge=1, le=64, description="local[N] threads of the Spark driver.")
+    driver_memory_gb: int = Field(2, ge=1, le=64)
+    idle_timeout_seconds: int = Field(900, ge=10, description="Stop the Connect server after this long unused.")
+    shuffle_partitions: int = Field(4, ge=1)
+    state_dir: str = Field(".spark/connect", description="Where the Connect server keeps its state and log.")
+
+
+SUBSTRATE = Substrate(
+    name="local",
+    config_key="local_spark",
+    settings=LocalSparkSettings,
+    default_settings=LocalSparkSettings(),
+    launcher="resources.local_spark:LocalSparkLauncher",
+    needs_s3_roots=False,
+)

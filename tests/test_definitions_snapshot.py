@@ -1,0 +1,90 @@
+"""Every code location of every stage, against a committed snapshot of its definitions.
+
+For each stage and location: each asset's key, deps, owners, kinds, tags, group, partitions,
+automation condition and check names, and the location's jobs, schedules, sensors and
+resource keys. A change to definitions shows up in the diff of ``tests/snapshots/definitions.json``
+for a reviewer to read; regenerate it with::
+
+    UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/test_definitions_snapshot.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.platform_cost import platform_definitions
+from emr_platform.config import available_stages, load_config
+from emr_platform.locations.workspace import location_definitions, own_keys
+from emr_platform.workspace import workspace_locations
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+
+
+def describe(defs: dg.Definitions) -> dict:
+    """The reviewable facts of one location's definitions (plain JSON)."""
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for key in sorted(own_keys(defs), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "deps": sorted(parent.to_user_string() for parent in node.parent_keys),
+            "owners": list(node.owners),
+            "kinds": sorted(node.kinds),
+            "tags": dict(sorted(node.tags.items())),
+            "group": node.group_name,
+            "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
+            "automation": str(node.automation_condition.get_label() or type(node.automation_condition).__name__)
+            if node.automation_condition
+            else None,
+            "checks": sorted(check.name for check in node.check_keys),
+        }
+    return {
+        "assets": assets,
+        "jobs": sorted(job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__")),
+        "schedules": sorted(schedule.name for schedule in defs.schedules or []),
+        "sensors": sorted(sensor.name for sensor in defs.sensors or []),
+        "resources": sorted(defs.resources or {}),
+    }
+
+
+def current() -> dict:
+    snapshot = {}
+    for stage in available_stages():
+        config = load_config(stage)
+        locations = {}
+        for name, module in workspace_locations().items():
+            if module == "assets.platform_cost":
+                defs = platform_definitions(config)
+            else:
+                defs = location_definitions(name, module, config)
+            locations[name] = describe(defs)
+        snapshot[stage] = locations
+    return snapshot
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dict:
+    return current()
+
+
+def test_definitions_match_the_committed_snapshot(definitions):
+    text = json.dumps(definitions, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(text)
+    assert SNAPSHOT.is_file(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1"
+    assert json.loads(SNAPSHOT.read_text()) == definitions, (
+        "definitions changed: review, then regenerate with UPDATE_SNAPSHOTS=1 (see this module's docstring)"
+    )
+
+
+def test_snapshot_covers_every_stage_and_location(definitions):
+    assert set(definitions) == set(available_stages())
+    for stage, locations in definitions.items():
+        assert set(locations) == set(workspace_locations()), stage
+        assert all(location["assets"] for location in locations.values()), stage
