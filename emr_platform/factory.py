@@ -14,9 +14,10 @@ from pathlib import Path
 import dagster as dg
 
 from emr_platform import lake
-from emr_platform.config import PlatformConfig, load_config
+from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkJob, SparkLauncher
 from emr_platform.spec import Source, SparkAssetSpec
+from emr_platform.spec_inputs import DeclaredKeys, input_problems
 
 
 def resource_key(substrate: str) -> str:
@@ -99,18 +100,27 @@ def spark_asset(config: PlatformConfig, team: str, spec: SparkAssetSpec, base_di
 
 
 def team_definitions(
-    team: str, specs: Sequence[SparkAssetSpec], base_dir: Path | str, config: PlatformConfig | None = None
+    team: str,
+    specs: Sequence[SparkAssetSpec],
+    base_dir: Path | str,
+    config: PlatformConfig | None = None,
+    declared_keys: DeclaredKeys | None = None,
 ) -> dg.Definitions:
     """The code location of ``team``: its Spark assets, one job materializing all of them, and launchers.
 
-    ``base_dir`` is the team package's folder (job scripts are relative to it). Raises
-    ``ConfigError`` when ``team`` is not declared in config.yml.
+    ``base_dir`` is the team package's folder (job scripts are relative to it);
+    ``declared_keys(team)`` gives the asset keys another team's location declares (see
+    ``assets/catalog.py``). Raises ``ConfigError`` when ``team`` is not declared in config.yml,
+    or a spec's input is not a declared asset of the team or of its ``upstream_teams``.
     """
     from resources import launcher_resources  # resources import the platform, not the reverse at load
 
     config = config or load_config()
     config.team(team)
     base_dir = Path(base_dir)
+    problems = input_problems(config, team, specs, f"{base_dir.parent.name}/{base_dir.name}", declared_keys)
+    if problems:
+        raise ConfigError(problems)
     assets = [spark_asset(config, team, spec, base_dir) for spec in specs]
     substrates = {resolve_substrate(config, team, spec) for spec in specs}
     return dg.Definitions(
