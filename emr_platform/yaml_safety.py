@@ -37,24 +37,36 @@ def load_yaml(raw: bytes, label: str, max_nodes: int = MAX_EXPANDED_NODES) -> An
     occurs twice in one mapping (naming both lines), and more than ``max_nodes`` nodes after
     alias expansion (or an alias inside its own anchor).
     """
-    data = None
-    text, problem = _decode(raw, label)
-    loader, problem = (None, problem) if problem else _loader(text, label)
-    if loader is None:
-        problems = [problem]
-    else:
-        try:
-            node, problem = _compose(loader, text, label)
-            problems = [problem] if problem else _check_nodes(node, label, max_nodes) if node is not None else []
-            if not problems:
-                data, problem = _construct(loader, node, text, label)
-                problems = [problem] if problem else []
-        finally:
-            loader.dispose()
-    # Raised outside every ``except`` block, so the error has no __context__ (no parser, no document).
-    if problems:
+    data, problems = _load(raw, label, max_nodes)
+    if problems:  # raised here, outside every except block: no __context__ reaching the parser or the document
         raise YamlRefused(problems)
     return data
+
+
+def _load(raw: bytes, label: str, max_nodes: int) -> tuple[Any, list[str]]:
+    text, problem = _decode(raw, label)
+    if problem:
+        return None, [problem]
+    loader, problem = _loader(text, label)
+    if problem:
+        return None, [problem]
+    try:
+        node, problem = _compose(loader, text, label)
+        if problem or node is None:
+            return None, [problem] if problem else []
+        problems = _check_nodes(node, label, max_nodes)
+        if problems:
+            return None, problems
+        data, problem = _construct(loader, node, text, label)
+        return data, [problem] if problem else []
+    finally:
+        loader.dispose()
+
+
+def _line_column(text: str | bytes, position: int) -> tuple[int, int]:
+    """1-based line and column of ``position`` (a character, or a byte of ``bytes``)."""
+    newline = b"\n" if isinstance(text, bytes) else "\n"
+    return text.count(newline, 0, position) + 1, position - (text.rfind(newline, 0, position) + 1) + 1
 
 
 def _decode(raw: bytes, label: str) -> tuple[str, str | None]:
@@ -62,15 +74,13 @@ def _decode(raw: bytes, label: str) -> tuple[str, str | None]:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         start = exc.start
-    line = raw.count(b"\n", 0, start) + 1
-    column = start - (raw.rfind(b"\n", 0, start) + 1) + 1
+    line, column = _line_column(raw, start)
     return "", f"{label}: line {line}, column {column}: expected UTF-8 text, got byte 0x{raw[start]:02x}"
 
 
 def _syntax_problem(exc: yaml.YAMLError, text: str, label: str) -> str:
     if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, only a position
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        line, column = _line_column(text, exc.position)
         return f"{label}: not valid YAML (line {line}, column {column}): unacceptable character #x{exc.character:04x}"
     mark = getattr(exc, "problem_mark", None)
     where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -94,9 +104,7 @@ def _compose(loader: yaml.SafeLoader, text: str, label: str) -> tuple[yaml.Node 
         return None, f"{label}: not valid YAML: nested too deeply"
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node | None, text: str, label: str) -> tuple[Any, str | None]:
-    if node is None:
-        return None, None
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, text: str, label: str) -> tuple[Any, str | None]:
     try:
         return loader.construct_document(node), None
     except yaml.YAMLError as exc:  # e.g. an unknown tag such as !!python/object
