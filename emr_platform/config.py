@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,9 +29,15 @@ from emr_platform.settings import (
     SettingsModel,
 )
 
+from emr_platform.pricing import INSTANCE_PRICES
+from emr_platform.serverless_sizes import check_worker
+from emr_platform.yaml_safety import YamlRefused, load_yaml
+
 STAGE_ENV_VAR = "EMR_PLATFORM_STAGE"
 DEFAULT_STAGE = "local"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# A stage names a file under stages/, a Pulumi stack and part of AWS resource names.
+STAGE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,19}$"
 
 SubstrateName = Literal[substrates.NAMES]  # type: ignore[valid-type]  # the registry's names, for the schema
 
@@ -109,7 +116,37 @@ def current_stage() -> str:
 
 
 def available_stages(root: Path = REPO_ROOT) -> list[str]:
-    return sorted(p.stem for p in (root / STAGES_DIR).glob("*.yml"))
+    """Names of the stage files ``<root>/stages/<stage>.yml`` whose names are valid stage names."""
+    return sorted(p.stem for p in (Path(root) / STAGES_DIR).glob("*.yml") if re.fullmatch(STAGE_NAME_PATTERN, p.stem))
+
+
+def find_root(start: Path | str | None = None) -> Path:
+    """The nearest directory at or above ``start`` (default: the working directory) holding
+    ``config.yml`` and ``stages/``; raises :class:`ConfigError` if there is none."""
+    start = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file() and (folder / STAGES_DIR).is_dir():
+            return folder
+    raise ConfigError(
+        [f"{CONFIG_FILE}: expected {CONFIG_FILE} and {STAGES_DIR}/ in {start} or a parent directory (or give --root)"]
+    )
+
+
+def _stage_file(root: Path, stage: str) -> Path:
+    """``<root>/stages/<stage>.yml``, refusing names outside the pattern and files resolving outside ``stages/``."""
+    label = f"{STAGES_DIR}/<stage>.yml"
+    if not isinstance(stage, str) or not re.fullmatch(STAGE_NAME_PATTERN, stage):
+        raise ConfigError([f"{label}: stage: expected a name matching {STAGE_NAME_PATTERN}, got {_short(stage)}"])
+    path = root / STAGES_DIR / f"{stage}.yml"
+    if not path.is_file():
+        raise ConfigError(
+            [f"{STAGES_DIR}/{stage}.yml: no such stage (expected one of: {', '.join(available_stages(root)) or 'none'})"]
+        )
+    if path.resolve().parent != (root / STAGES_DIR).resolve():
+        raise ConfigError(
+            [f"{STAGES_DIR}/{stage}.yml: expected a file inside {STAGES_DIR}/, got a link to {path.resolve()}"]
+        )
+    return path
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -127,22 +164,42 @@ def _read_yaml(path: Path, label: str) -> dict:
     if not path.is_file():
         raise ConfigError([f"{label}: file not found ({path})"])
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError([f"{label}: not valid YAML{where}: {getattr(exc, 'problem', exc)}"]) from None
+        data = load_yaml(path.read_bytes(), label)
+    except YamlRefused as exc:
+        problems = exc.problems
+    else:
+        problems = []
+    if problems:  # raised outside the except block: no __context__ holding the document
+        raise ConfigError(problems)
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError([f"{label}: expected a mapping at the top level, got {type(data).__name__}"])
     return data
 
 
-def _has_path(data: Any, loc: tuple) -> bool:
+def _set_by(override: dict, loc: tuple) -> bool:
+    """Whether the stage file's ``override`` set the value at ``loc`` (the key path of an error).
+
+    ``deep_merge`` takes anything but a mapping from the stage file whole: once the path
+    reaches a list or a scalar of the stage file, every index below it came from there too.
+    """
+    data: Any = override
     for part in loc:
-        if not isinstance(data, dict) or part not in data:
+        if not isinstance(data, dict):
+            return True
+        if part not in data:
             return False
         data = data[part]
     return True
+
+
+# Inputs quoted in errors are cut short: an error line stays one readable line, whatever the document.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxstring, _REPR.maxother = 2, 4, 6, 60, 60
+
+
+def _short(value: Any) -> str:
+    return _REPR.repr(value)
 
 
 _EXPECTED = {
@@ -162,25 +219,25 @@ _EXPECTED = {
 
 def _describe(error: dict) -> str:
     kind = error["type"]
-    got = error.get("input")
+    got = _short(error.get("input"))
     if kind == "missing":
         return "required key is missing"
     if kind == "extra_forbidden":
         return "unknown key"
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {got!r}"
+        return f"expected {_EXPECTED[kind]}, got {got}"
     if kind == "literal_error":
-        return f"expected one of {error['ctx']['expected']}, got {got!r}"
+        return f"expected one of {error['ctx']['expected']}, got {got}"
     if kind == "string_pattern_mismatch":
-        return f"expected a string matching {error['ctx']['pattern']}, got {got!r}"
+        return f"expected a string matching {error['ctx']['pattern']}, got {got}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         bound = next(iter(error["ctx"].values()))
         bound = f"{bound:g}" if isinstance(bound, float) else bound
         word = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
-        return f"expected a number {word} {bound}, got {got!r}"
+        return f"expected a number {word} {bound}, got {got}"
     if kind == "too_short":
-        return f"expected at least {error['ctx']['min_length']} item(s), got {got!r}"
-    return f"{error['msg'].lower()}, got {got!r}"
+        return f"expected at least {error['ctx']['min_length']} item(s), got {got}"
+    return f"{error['msg'].lower()}, got {got}"
 
 
 def used_substrates(config: PlatformConfig) -> set[str]:
@@ -201,7 +258,7 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 f"{origin(('teams', name))}: teams.{name}: expected another name ({name!r} is the platform's "
                 "own code location and lake prefix)"
             )
-        if not re.match(TEAM_NAME_PATTERN, name):
+        if not re.fullmatch(TEAM_NAME_PATTERN, name):
             problems.append(
                 f"{origin(('teams', name))}: teams.{name}: expected a team name of lower-case letters, "
                 "digits and single hyphens (it becomes part of S3 prefixes and IAM names)"
@@ -234,6 +291,40 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 f"{origin(('execution', 'asset_substrates', key))}: execution.asset_substrates.{key}: "
                 "expected an asset key 'team/domain/table' of a declared team"
             )
+    return problems + _check_worker_sizes(config, origin) + _check_instance_types(config, origin)
+
+
+def _check_worker_sizes(config: PlatformConfig, origin) -> list[str]:
+    """Every job size's driver and executor must be an EMR Serverless worker size (any job may run there)."""
+    problems = []
+    for name, size in config.job_sizes.items():
+        for role in ("driver", "executor"):
+            problem = check_worker(getattr(size, f"{role}_cores"), getattr(size, f"{role}_memory_gb"))
+            if problem:
+                field, message = problem
+                loc = ("job_sizes", name, f"{role}_{field}")
+                problems.append(f"{origin(loc)}: {'.'.join(loc)}: {message}")
+    return problems
+
+
+def _check_instance_types(config: PlatformConfig, origin) -> list[str]:
+    """Every EMR Classic instance type needs a price in ``emr_platform/pricing.py`` (cost estimates, budgets)."""
+    problems = []
+    profiles = config.emr_classic.profiles if config.emr_classic else {}
+    for name, profile in profiles.items():
+        used = [(("instance_groups", i, "instance_type"), g.instance_type) for i, g in enumerate(profile.instance_groups)]
+        used += [
+            (("instance_fleets", i, "instance_types", j), instance_type)
+            for i, fleet in enumerate(profile.instance_fleets)
+            for j, instance_type in enumerate(fleet.instance_types)
+        ]
+        for path, instance_type in used:
+            if instance_type not in INSTANCE_PRICES:
+                loc = ("emr_classic", "profiles", name, *path)
+                problems.append(
+                    f"{origin(loc)}: {'.'.join(map(str, loc))}: expected an instance type priced in "
+                    f"emr_platform/pricing.py ({', '.join(sorted(INSTANCE_PRICES))}), got {instance_type!r}"
+                )
     return problems
 
 
@@ -247,28 +338,27 @@ def load_config(stage: str | None = None, root: Path | str = REPO_ROOT) -> Platf
     root = Path(root)
     stage = stage or current_stage()
     stage_label = f"{STAGES_DIR}/{stage}.yml"
-    if not (root / stage_label).is_file():
-        raise ConfigError(
-            [f"{stage_label}: no such stage (expected one of: {', '.join(available_stages(root)) or 'none'})"]
-        )
+    stage_file = _stage_file(root, stage)
     base = _read_yaml(root / CONFIG_FILE, CONFIG_FILE)
-    override = _read_yaml(root / stage_label, stage_label)
+    override = _read_yaml(stage_file, stage_label)
     for label, data in ((CONFIG_FILE, base), (stage_label, override)):
         if "stage" in data:
             raise ConfigError([f"{label}: stage: unknown key (the stage is the file name under {STAGES_DIR}/)"])
     merged = deep_merge(base, override)
 
     def origin(loc: tuple) -> str:
-        return stage_label if _has_path(override, loc) else CONFIG_FILE
+        return stage_label if _set_by(override, loc) else CONFIG_FILE
 
+    problems = []
     try:
         config = PlatformConfig.model_validate({"stage": stage, **merged})
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
             loc = tuple(error["loc"])
             problems.append(f"{origin(loc)}: {'.'.join(map(str, loc))}: {_describe(error)}")
-        raise ConfigError(problems) from None
+    # Raised outside the except block: a ValidationError as __context__ would keep the whole document.
+    if problems:
+        raise ConfigError(problems)
     problems = _check_references(config, origin)
     if problems:
         raise ConfigError(problems)

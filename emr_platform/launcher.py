@@ -1,6 +1,6 @@
 """The one interface every Spark substrate implements.
 
-An asset built by :mod:`emr_platform.factory` describes its run as a :class:`SparkJob`
+An asset built by :mod:`emr_platform.locations.factory` describes its run as a :class:`SparkJob`
 and hands it to the :class:`SparkLauncher` resource of its substrate. Implementations:
 ``resources.local_spark.LocalSparkLauncher`` (local mode) and the EMR launchers. All of
 them run the same job script through Dagster Pipes and return what the script reported.

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import dagster as dg
-
 from emr_platform.settings import CostSettings
 
 REGION = "us-east-1"
@@ -104,7 +102,7 @@ class Usage:
             if getattr(self, name):
                 metadata[name] = round(getattr(self, name), 6)
         if self.instance_seconds:
-            metadata["instance_seconds"] = dg.MetadataValue.json(self.instance_seconds)
+            metadata["instance_seconds"] = dict(self.instance_seconds)  # dagster stores a dict as JSON metadata
             metadata["instance_hours"] = round(sum(self.instance_seconds.values()) / 3600, 6)
         discount = DEFAULT_SPOT_DISCOUNT if self.spot_discount is None else self.spot_discount
         return {**metadata, **cost_metadata(self, discount)}

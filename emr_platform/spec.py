@@ -1,6 +1,6 @@
 """The declarative spec of a Spark asset and of its asset checks.
 
-A team writes one :class:`SparkAssetSpec` per asset; :mod:`emr_platform.factory` turns it
+A team writes one :class:`SparkAssetSpec` per asset; :mod:`emr_platform.locations.factory` turns it
 into a Dagster asset. Checks are data, not code: the job script evaluates them in Spark
 on whichever substrate runs it (see ``assets/jobkit.py``), so they hold on EMR as locally.
 """

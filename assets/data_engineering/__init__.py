@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from assets.catalog import declared_keys
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import Source, SparkAssetSpec, between, non_empty, not_null, references, unique
 
@@ -68,4 +69,4 @@ SPECS = [
     ),
 ]
 
-defs = team_definitions("data-engineering", SPECS, Path(__file__).parent)
+defs = team_definitions("data-engineering", SPECS, Path(__file__).parent, declared_keys=declared_keys)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from assets.catalog import declared_keys
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec, between, metric_at_least, non_empty, not_null, references, unique
 
@@ -31,4 +32,4 @@ SPECS = [
     ),
 ]
 
-defs = team_definitions("data-science", SPECS, Path(__file__).parent)
+defs = team_definitions("data-science", SPECS, Path(__file__).parent, declared_keys=declared_keys)

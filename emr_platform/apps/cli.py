@@ -2,7 +2,8 @@
 prefix: ls, tree, upload, download, preview, rm) and ``team new``.
 
 Every command loads the config through :func:`emr_platform.config.load_config` from ``--root``
-(default: the repository). Expected failures (bad config, refused path, missing file, AWS errors)
+(default: the nearest directory at or above the working directory holding ``config.yml`` and
+``stages/``, so each checkout validates itself). Expected failures (bad config, refused path, missing file, AWS errors)
 print one clear line on stderr and exit 1, without a traceback.
 """
 
@@ -21,7 +22,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from emr_platform import substrates
-from emr_platform.config import REPO_ROOT, ConfigError, PlatformConfig, load_config
+from emr_platform.config import ConfigError, PlatformConfig, available_stages, find_root, load_config
 from emr_platform.config import json_schema as config_json_schema
 
 app = typer.Typer(help="EMR data platform: config, files and teams.", no_args_is_help=True)
@@ -35,7 +36,7 @@ app.add_typer(files_app, name="files")
 app.add_typer(team_app, name="team")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep and logs
-_state = {"root": REPO_ROOT}
+_state: dict[str, Path | None] = {"root": None}
 
 STAGE_HELP = "Stage to merge (default: $EMR_PLATFORM_STAGE or local)."
 TeamOption = typer.Option(..., "--team", "-t", help="The team whose prefix the path is relative to.")
@@ -45,7 +46,10 @@ StageOption = typer.Option(None, "--stage", "-s", help=STAGE_HELP)
 @app.callback()
 def main(
     root: Path = typer.Option(
-        REPO_ROOT, "--root", help="Repository holding config.yml, stages/, workspace.yaml, assets/."
+        None,
+        "--root",
+        help="Repository holding config.yml, stages/, workspace.yaml, assets/ "
+        "(default: the nearest one at or above the working directory).",
     ),
 ) -> None:
     """EMR data platform: config, files and teams."""
@@ -79,8 +83,13 @@ def _clean_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+def _root() -> Path:
+    """``--root``, else the nearest directory at or above the working directory with config.yml and stages/."""
+    return _state["root"] or find_root()
+
+
 def _config(stage: str | None) -> PlatformConfig:
-    return load_config(stage, root=_state["root"])
+    return load_config(stage, root=_root())
 
 
 @config_app.command("schema")
@@ -90,11 +99,35 @@ def config_schema() -> None:
 
 
 @config_app.command("validate")
-def config_validate(stage: str = typer.Option(None, help=STAGE_HELP)) -> None:
+def config_validate(
+    stage: str = typer.Option(None, help=STAGE_HELP),
+    all_stages: bool = typer.Option(False, "--all-stages", help="Validate every stages/<stage>.yml."),
+) -> None:
     """Load config.yml + stages/<stage>.yml; print every problem and exit 1 if there is any."""
+    if not all_stages:
+        with _clean_errors():
+            config = _config(stage)
+        console.print(f"[green]ok[/green] stage {config.stage}: {len(config.teams)} teams", highlight=False)
+        return
+    if stage:
+        raise typer.BadParameter("give --stage or --all-stages, not both", param_hint="--all-stages")
     with _clean_errors():
-        config = _config(stage)
-    console.print(f"[green]ok[/green] stage {config.stage}: {len(config.teams)} teams", highlight=False)
+        root = _root()
+        stages = available_stages(root)
+        if not stages:
+            raise ConfigError([f"stages/: expected at least one stage file <stage>.yml in {root / 'stages'}"])
+    failed = False
+    for name in stages:
+        try:
+            config = load_config(name, root=root)
+        except ConfigError as exc:
+            failed = True
+            for problem in exc.problems:
+                err.print(f"[red]error[/red] stage {name}: {_escape(problem)}", highlight=False)
+            continue
+        console.print(f"[green]ok[/green] stage {config.stage}: {len(config.teams)} teams", highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 @config_app.command("show")
@@ -313,7 +346,7 @@ def team_new(
 
     request = TeamRequest(name, list(owner), substrate, job_size, budget_usd, list(upstream), description)
     with _clean_errors():
-        result = new_team(request, root=_state["root"])
+        result = new_team(request, root=_root())
     for path in [result.config_file, result.workspace_file, *result.files]:
         console.print(f"[green]wrote[/green] {_escape(str(path))}", highlight=False)
     console.print(

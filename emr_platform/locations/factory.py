@@ -14,9 +14,10 @@ from pathlib import Path
 import dagster as dg
 
 from emr_platform import substrates
-from emr_platform.config import PlatformConfig, load_config
+from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, resolve
+from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources import launcher_resources
 
 JOB_NAME = "all_assets"
@@ -48,16 +49,26 @@ def spark_asset(config: PlatformConfig, asset: ResolvedSparkAsset) -> dg.AssetsD
 
 
 def team_definitions(
-    team: str, specs: Sequence[SparkAssetSpec], base_dir: Path | str, config: PlatformConfig | None = None
+    team: str,
+    specs: Sequence[SparkAssetSpec],
+    base_dir: Path | str,
+    config: PlatformConfig | None = None,
+    declared_keys: DeclaredKeys | None = None,
 ) -> dg.Definitions:
     """The code location of ``team``: its Spark assets, one job materializing all of them, and launchers.
 
-    ``base_dir`` is the team package's folder (job scripts are relative to it). Raises
-    ``ConfigError`` when ``team`` is not declared in config.yml, ``FileNotFoundError`` for a
-    missing job script.
+    ``base_dir`` is the team package's folder (job scripts are relative to it);
+    ``declared_keys(team)`` gives the asset keys another team's location declares (see
+    ``assets/catalog.py``). Raises ``ConfigError`` when ``team`` is not declared in config.yml,
+    or a spec's input is not a declared asset of the team or of its ``upstream_teams``;
+    ``FileNotFoundError`` for a missing job script.
     """
     config = config or load_config()
     config.team(team)
+    base_dir = Path(base_dir)
+    problems = input_problems(config, team, specs, f"{base_dir.parent.name}/{base_dir.name}", declared_keys)
+    if problems:
+        raise ConfigError(problems)
     resolved = [resolve(config, team, spec, Path(base_dir)) for spec in specs]
     assets = [spark_asset(config, asset) for asset in resolved]
     return dg.Definitions(

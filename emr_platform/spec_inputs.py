@@ -1,0 +1,58 @@
+"""The inputs of a team's Spark asset specs, checked when its code location loads.
+
+An input ``"team/domain/table"`` must be an asset key that a code location declares, and
+of the reading team itself or of one of its ``upstream_teams``: on EMR a team's job roles
+may read only those lake prefixes, so any other input would load here and fail in IAM.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Sequence
+
+from emr_platform.config import PlatformConfig
+from emr_platform.spec import SparkAssetSpec
+
+# team -> the keys "team/domain/table" its code location declares
+DeclaredKeys = Callable[[str], Collection[str]]
+
+
+def input_problems(
+    config: PlatformConfig,
+    team: str,
+    specs: Sequence[SparkAssetSpec],
+    label: str,
+    declared_keys: DeclaredKeys | None = None,
+) -> list[str]:
+    """One line per bad input of ``specs`` (team ``team``): ``<label>: <asset key>.inputs.<name>: expected ..., got ...``.
+
+    ``label`` names the team's package (``assets/analytics``). Inputs of the team's own assets
+    are checked against ``specs``; inputs of an upstream team against ``declared_keys(upstream)``
+    when it is given (the library does not import other teams' packages itself).
+    """
+    own = {f"{team}/{spec.domain}/{spec.table}" for spec in specs}
+    upstream = config.teams[team].upstream_teams
+    known: dict[str, Collection[str]] = {team: own}
+    problems = []
+    for spec in specs:
+        for name, ref in spec.inputs.items():
+            if not isinstance(ref, str):
+                continue  # a Source: a file of a dataset in config.yml's sources
+            where = f"{label}: {team}/{spec.domain}/{spec.table}.inputs.{name}"
+            owner = ref.split("/")[0]
+            if len(ref.split("/")) != 3 or not all(ref.split("/")):
+                problems.append(f"{where}: expected an asset key 'team/domain/table', got {ref!r}")
+            elif owner != team and owner not in upstream:
+                problems.append(
+                    f"{where}: expected an asset of {team} or of its upstream_teams in config.yml "
+                    f"({', '.join(upstream) or 'none'}; IAM denies reading other teams on EMR), got {ref!r}"
+                )
+            elif owner in known or declared_keys is not None:
+                if owner not in known:
+                    known[owner] = frozenset(declared_keys(owner))
+                keys = known[owner]
+                if ref not in keys:
+                    close = difflib.get_close_matches(ref, sorted(keys), n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    problems.append(f"{where}: expected an asset key that code location {owner} declares{hint}, got {ref!r}")
+    return problems
