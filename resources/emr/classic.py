@@ -85,14 +85,17 @@ class PlatformEMRClient(PipesEMRClient):
                 metadata = self._extract_dagster_metadata({"Cluster": cluster})
                 return dg.PipesClientCompletedInvocation(session, metadata=metadata)
             except BaseException:  # failure, timeout, or the run terminated from the UI
-                if self.cluster_id and self.shared_cluster_id:
-                    with cleanup(context, f"cancel step {self.step_id} on cluster {self.cluster_id}"):
+                if self.shared_cluster_id:
+                    with cleanup(context, f"cancel step {self.step_id or ''} on cluster {self.shared_cluster_id}"):
+                        self._adopt_unanswered(request)
                         self._cancel_step(context)
                 raise
             finally:
-                if self.cluster_id and not self.shared_cluster_id:
-                    with cleanup(context, f"terminate cluster {self.cluster_id}"):
-                        self._terminate_cluster(context)
+                if not self.shared_cluster_id:
+                    with cleanup(context, f"terminate cluster {self.cluster_id or request.get('Name')}"):
+                        self._adopt_unanswered(request)
+                        if self.cluster_id:
+                            self._terminate_cluster(context)
 
     def _request_with_pipes(self, session, params):
         """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags."""
@@ -128,6 +131,15 @@ class PlatformEMRClient(PipesEMRClient):
             self.step_id = self._find_step(step_name)
         session.report_launched({"extras": {"JobFlowId": self.cluster_id, "StepIds": [self.step_id]}})
         context.log.info(f"EMR step {self.step_id} ({step_name}) on cluster {self.cluster_id}")
+
+    def _adopt_unanswered(self, request: dict[str, Any]) -> None:
+        """Learn the cluster or step a request started whose answer never came (the run was
+        interrupted mid-call), by its name and client token, so that cleanup can stop it."""
+        if self.shared_cluster_id:
+            self.cluster_id = self.shared_cluster_id
+            self.step_id = self.step_id or self._find_step(request["Steps"][0]["Name"])
+        elif not self.cluster_id:
+            self.cluster_id = self._find_cluster(request["Name"])
 
     def _find_cluster(self, name: str) -> str | None:
         """An active cluster this launch already started (named ``name``, tagged with its client token)."""

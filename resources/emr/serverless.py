@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import dagster as dg
 from dagster_aws.pipes import PipesEMRServerlessClient
 
-from emr_platform import discovery
+from emr_platform import discovery, tags
 from emr_platform.launcher import SparkJob, SparkJobError
 from emr_platform.pricing import Usage
 from emr_platform.substrates.emr_serverless import (
@@ -63,15 +63,19 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
             context=context, message_reader=self.message_reader, context_injector=self.context_injector, extras=extras
         ) as session:
             request = self._request_with_pipes(context, session, start_job_run_params)
-            started = self._start(context, request)
+            application_id, job_run_id = request["applicationId"], None
             try:
-                self.job_run = self._wait(context, started["applicationId"], started["jobRunId"])
+                job_run_id = self._start(context, request)["jobRunId"]
+                self.job_run = self._wait(context, application_id, job_run_id)
                 forward_logs(context, self._driver_logs(self.job_run, wait_seconds=0))
                 metadata = self._extract_dagster_metadata({"jobRun": self.job_run})
                 return dg.PipesClientCompletedInvocation(session, metadata=metadata)
             except BaseException:  # failure, timeout, or the run terminated from the UI
-                with cleanup(context, f"cancel job run {started['jobRunId']}"):
-                    self._cancel_if_active(context, started["applicationId"], started["jobRunId"])
+                with cleanup(context, f"cancel job run {job_run_id or '(started, id not yet known)'}"):
+                    # interrupted while start_job_run was in flight: find the job run by its client token
+                    job_run_id = job_run_id or self._find_job_run(application_id, request["clientToken"])
+                    if job_run_id:
+                        self._cancel_if_active(context, application_id, job_run_id)
                 raise
 
     def _request_with_pipes(self, context, session, params) -> dict[str, Any]:
@@ -106,6 +110,16 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
                 found[f"driver {stream}"] = text
                 wait_seconds = 0  # written together: once one is there, the other is too or never
         return found
+
+    def _find_job_run(self, application_id: str, client_token: str) -> str | None:
+        """The active job run of ``application_id`` tagged with ``client_token``, if any."""
+        states = [state for state in ACTIVE_JOB_RUN_STATES if state != "CANCELLING"]
+        for page in self.client.get_paginator("list_job_runs").paginate(applicationId=application_id, states=states):
+            for summary in page["jobRuns"]:
+                job_run = self.client.get_job_run(applicationId=application_id, jobRunId=summary["id"])["jobRun"]
+                if job_run.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
+                    return summary["id"]
+        return None
 
     def _cancel_if_active(self, context, application_id: str, job_run_id: str) -> None:
         state = self.client.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]["state"]
