@@ -26,6 +26,12 @@ COST_TAGS = tags.COST_TAGS  # infra's cost allocation tags; defined in emr_platf
 MANAGED_BY_TAG = tags.MANAGED_BY
 
 
+def group_name(team: str, domain: str) -> str:
+    """Dagster asset group of a team's domain: ``<team>_<domain>`` in lower snake case (e.g.
+    ``data_engineering_core``), so the collapsed lineage shows which team owns each group."""
+    return f"{team}_{domain}".replace("-", "_")
+
+
 def prefix(config: StageLike) -> str:
     """``<platform name>-<stage>``: the start of every resource name of a stage."""
     return f"{config.platform.name}-{config.stage}"

@@ -55,7 +55,7 @@ def test_team_location_assets_follow_platform_policy(locations, team):
     for name, node in assets.items():
         domain = name.split("/")[1]
         assert node.key.path[0] == team and len(node.key.path) == 3
-        assert node.group_name == domain
+        assert node.group_name == f"{team}_{domain}".replace("-", "_")  # the team shows in the lineage
         assert f"team:{team}" in node.owners
         assert set(node.kinds) == {"spark", "local"}  # stage local forces local Spark
         assert {k: node.tags[k] for k in ("team", "substrate", "stage")} == {"team": team, "substrate": "local", "stage": "local"}
@@ -102,3 +102,29 @@ def test_a_missing_job_script_is_named(tmp_path):
     spec = SparkAssetSpec(domain="d", table="t", script="nope.py", description="x")
     with pytest.raises(FileNotFoundError, match="analytics/d/t: job script .*nope.py not found"):
         team_definitions("analytics", [spec], tmp_path)
+
+
+def test_no_location_has_a_default_group_and_references_keep_their_owners_group(locations):
+    # Dagster puts assets a location only references into a "default" group; the factory declares
+    # them in their owning team's group, with that team as owner.
+    for name, defs in locations.items():
+        graph = defs.resolve_asset_graph()
+        groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+        assert "default" not in groups, name
+    graph = locations["analytics"].resolve_asset_graph()
+    reference = graph.get(dg.AssetKey(["data-engineering", "core", "flights_clean"]))
+    assert not reference.is_materializable
+    assert reference.group_name == "data_engineering_core"
+    assert "team:data-engineering" in reference.owners
+
+
+def test_descriptions_survive_markdown(locations):
+    # The UI renders descriptions as markdown, where a bare <month> is an HTML tag and disappears.
+    import re
+
+    for name, defs in locations.items():
+        graph = defs.resolve_asset_graph()
+        for key in graph.get_all_asset_keys():
+            description = graph.get(key).description or ""
+            outside_code = re.sub(r"`[^`]*`", "", description)
+            assert not re.search(r"<[A-Za-z][^>]*>", outside_code), f"{name}: {key.to_user_string()}: {description}"

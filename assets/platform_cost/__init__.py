@@ -13,6 +13,7 @@ import dagster as dg
 
 from assets.platform_cost.cost_assets import cost_explorer_daily, last_days_schedule, team_cost_report
 from assets.platform_cost.sensors import budget_sensor, orphan_sensor
+from emr_platform import naming
 from emr_platform.config import PlatformConfig, load_config
 
 OWNER = "platform"
@@ -25,7 +26,7 @@ def platform_definitions(config: PlatformConfig | None = None) -> dg.Definitions
     the estimates in the event log, so ``all_assets`` needs no partition key there.
     """
     config = config or load_config()
-    policy = {"group_name": "cost", "owners": [f"team:{OWNER}"], "tags": {"team": OWNER, "stage": config.stage}}
+    policy = {"group_name": naming.group_name(OWNER, "cost"), "owners": [f"team:{OWNER}"], "tags": {"team": OWNER, "stage": config.stage}}
     assets = [team_cost_report(config, policy)]
     schedules = []
     if config.cost.cost_explorer:

@@ -31,7 +31,7 @@ def _cost_explorer_daily(config: PlatformConfig, policy: dict) -> dg.AssetsDefin
     @dg.asset(
         key=COST_EXPLORER_KEY,
         description="Daily spend by team tag and service from AWS Cost Explorer (unblended and amortized), "
-        "one parquet file per day under <lake>/platform/cost/cost_explorer_daily/. A range of days is one request (plus pages).",
+        "one parquet file per day under `<lake root>/platform/cost/cost_explorer_daily/`. A range of days is one request (plus pages).",
         partitions_def=DAILY,
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"aws", "parquet"},
@@ -64,7 +64,7 @@ def team_cost_report(config: PlatformConfig, policy: dict) -> dg.AssetsDefinitio
     @dg.asset(
         key=REPORT_KEY,
         description="Spend by team x day x substrate, month to date against budget, top assets by estimated cost, "
-        "estimates vs Cost Explorer. Markdown and a PNG chart under <lake>/platform/cost/team_cost_report/<month>/.",
+        "estimates vs Cost Explorer. Markdown and a PNG chart under `<lake root>/platform/cost/team_cost_report/<month>/`.",
         deps=deps,
         kinds={"python", "matplotlib"},
         **policy,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from emr_platform import substrates
+from emr_platform import naming, substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, resolve
@@ -33,7 +33,7 @@ def spark_asset(config: PlatformConfig, asset: ResolvedSparkAsset) -> dg.AssetsD
         key=key,
         description=spec.description,
         deps=list(spec.upstream_keys().values()),
-        group_name=spec.domain,
+        group_name=naming.group_name(asset.team, spec.domain),
         owners=list(asset.owners),
         kinds={"spark", asset.substrate},
         tags=asset.tags,
@@ -46,6 +46,21 @@ def spark_asset(config: PlatformConfig, asset: ResolvedSparkAsset) -> dg.AssetsD
         yield from launcher.launch(context, asset.job(config, context.run.run_id))
 
     return _spark_asset
+
+
+def upstream_specs(config: PlatformConfig, team: str, resolved: Sequence[ResolvedSparkAsset]) -> list[dg.AssetSpec]:
+    """Other teams' assets this location reads, declared in their owners' groups with their owners
+    (instead of Dagster's implicit ``default`` group), so the lineage shows whose they are."""
+    keys = {key for asset in resolved for key in asset.spec.upstream_keys().values() if key.path[0] != team}
+    return [
+        dg.AssetSpec(
+            key,
+            group_name=naming.group_name(key.path[0], key.path[1]),
+            owners=[f"team:{key.path[0]}", *config.team(key.path[0]).owners],
+            tags={"team": key.path[0]},
+        )
+        for key in sorted(keys, key=lambda k: k.to_user_string())
+    ]
 
 
 def team_definitions(
@@ -72,7 +87,7 @@ def team_definitions(
     resolved = [resolve(config, team, spec, Path(base_dir)) for spec in specs]
     assets = [spark_asset(config, asset) for asset in resolved]
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, *upstream_specs(config, team, resolved)],
         jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets))],
         resources=launcher_resources(config, {asset.substrate for asset in resolved}),
     )
