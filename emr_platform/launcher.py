@@ -137,13 +137,19 @@ class SparkJobError(dg.Failure):
     """A Spark job failed, timed out or was interrupted; carries the driver's last log lines.
 
     ``substrate`` and ``job`` name where it ran; ``log_tail`` is the end of the driver's
-    output (stderr), also shown in the Dagster UI as metadata.
+    output (stderr), also shown in the Dagster UI as metadata; ``links`` (e.g. ``spark_ui``)
+    are URLs to look at the job with, shown as metadata.
     """
 
-    def __init__(self, substrate: str, job: SparkJob, reason: str, log_tail: str = ""):
+    def __init__(self, substrate: str, job: SparkJob, reason: str, log_tail: str = "", links: dict[str, str] | None = None):
         self.substrate, self.job, self.reason, self.log_tail = substrate, job, reason, log_tail
         tail = f"\n--- last driver log lines ---\n{log_tail}" if log_tail else ""
         super().__init__(
             description=f"{job.name} on {substrate}: {reason}{tail}",
-            metadata={"substrate": substrate, "reason": reason, "driver_log_tail": dg.MetadataValue.md(f"```\n{log_tail}\n```")},
+            metadata={
+                "substrate": substrate,
+                "reason": reason,
+                "driver_log_tail": dg.MetadataValue.md(f"```\n{log_tail}\n```"),
+                **{name: dg.MetadataValue.url(url) for name, url in (links or {}).items()},
+            },
         )

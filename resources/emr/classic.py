@@ -82,7 +82,7 @@ class PlatformEMRClient(PipesEMRClient):
                 self._submit(context, session, request)
                 cluster = self._wait(context)
                 forward_logs(context, self._logs(wait_seconds=0, cluster=cluster))
-                metadata = self._extract_dagster_metadata({"Cluster": cluster})
+                metadata = {**self._extract_dagster_metadata({"Cluster": cluster}), **self._links(cluster)}
                 return dg.PipesClientCompletedInvocation(session, metadata=metadata)
             except BaseException:  # failure, timeout, or the run terminated from the UI
                 if self.shared_cluster_id:
@@ -108,8 +108,8 @@ class PlatformEMRClient(PipesEMRClient):
         for step in params["Steps"]:
             args = step["HadoopJarStep"]["Args"]
             args[1:1] = env  # right after "spark-submit"
-        if "Tags" in params:
-            params["Tags"] = params["Tags"] + [
+        if "Instances" in params:  # a job flow (steps take no tags): Dagster's run tags, Tags given or not
+            params["Tags"] = params.get("Tags", []) + [
                 {"Key": key, "Value": value} for key, value in session.default_remote_invocation_info.items()
             ]
         return params
@@ -130,7 +130,23 @@ class PlatformEMRClient(PipesEMRClient):
                 self.cluster_id = self.client.run_job_flow(**params)["JobFlowId"]
             self.step_id = self._find_step(step_name)
         session.report_launched({"extras": {"JobFlowId": self.cluster_id, "StepIds": [self.step_id]}})
-        context.log.info(f"EMR step {self.step_id} ({step_name}) on cluster {self.cluster_id}")
+        console = self._links({})["emr_console"].url
+        context.log.info(f"EMR step {self.step_id} ({step_name}) on cluster {self.cluster_id}: {console}")
+
+    def _links(self, cluster: dict[str, Any]) -> dict[str, Any]:
+        """Where to look at the step: its log folder in S3 and the cluster's page (with its
+        persistent Spark UI) in the EMR console."""
+        region = self.client.meta.region_name
+        links: dict[str, Any] = {
+            "emr_console": dg.MetadataValue.url(
+                f"https://{region}.console.aws.amazon.com/emr/home?region={region}#/clusterDetails/{self.cluster_id}"
+            )
+        }
+        if cluster.get("LogUri"):
+            links["step_logs"] = dg.MetadataValue.path(
+                f"{cluster['LogUri'].rstrip('/')}/{self.cluster_id}/steps/{self.step_id}/"
+            )
+        return links
 
     def _adopt_unanswered(self, request: dict[str, Any]) -> None:
         """Learn the cluster or step a request started whose answer never came (the run was

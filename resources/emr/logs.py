@@ -72,12 +72,25 @@ def wait_for(read: Callable[[], str | None], wait_seconds: float) -> str | None:
         time.sleep(POLL_SECONDS)
 
 
+def monitoring_configuration(application: dict[str, Any], job_run: dict[str, Any]) -> dict[str, Any]:
+    """Where a job run's logs go: the application's ``monitoringConfiguration`` (set by infra)
+    overridden, section by section and key by key, by the job run's ``configurationOverrides``,
+    as EMR Serverless merges them ("Logging", EMR Serverless user guide, read 2026-11-26)."""
+    merged: dict[str, Any] = {}
+    base = application.get("monitoringConfiguration") or {}
+    override = (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration") or {}
+    for section in set(base) | set(override):
+        merged[section] = {**(base.get(section) or {}), **(override.get(section) or {})}
+    return merged
+
+
 def serverless_driver_log(
-    s3: Any, logs: Any, job_run: dict[str, Any], stream: str, wait_seconds: float
+    s3: Any, logs: Any, job_run: dict[str, Any], stream: str, wait_seconds: float, application: dict[str, Any] | None = None
 ) -> str | None:
-    """``stream`` (``stdout`` or ``stderr``) of a job run's Spark driver, from S3 else CloudWatch."""
+    """``stream`` (``stdout`` or ``stderr``) of a job run's Spark driver, from S3 else CloudWatch;
+    ``application`` is the job run's application as ``get_application`` describes it."""
     app, job = job_run["applicationId"], job_run["jobRunId"]
-    monitoring = (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration") or {}
+    monitoring = monitoring_configuration(application or {}, job_run)
     log_uri = (monitoring.get("s3MonitoringConfiguration") or {}).get("logUri")
     cloudwatch = monitoring.get("cloudWatchLoggingConfiguration") or {}
     path = f"applications/{app}/jobs/{job}/SPARK_DRIVER/{stream}"

@@ -33,6 +33,11 @@ from resources.emr import logs, requests
 from resources.emr.launch import Deadline, EmrLauncher, Submission, cleanup, failure_tail, forward_logs, poll_until
 
 
+# GetDashboardForJobRun's URL is valid for one hour ("GetDashboardForJobRun", EMR Serverless
+# API reference, read 2026-11-26): refreshed a little before it expires.
+DASHBOARD_REFRESH_SECONDS = 55 * 60
+
+
 class PlatformEMRServerlessClient(PipesEMRServerlessClient):
     """``PipesEMRServerlessClient`` bounded by ``deadline``, cleaning up after itself.
 
@@ -57,6 +62,9 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
         self.job, self.deadline = job, deadline
         self.s3, self.logs_client, self.log_wait_seconds = s3, logs_client, log_wait_seconds
         self.job_run: dict[str, Any] | None = None
+        self.dashboard_url: str | None = None
+        self._described_application: dict[str, Any] | None = None
+        self._dashboard_fetched_at: float | None = None
 
     def run(self, *, context, start_job_run_params, extras=None) -> dg.PipesClientCompletedInvocation:
         with dg.open_pipes_session(
@@ -68,7 +76,9 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
                 job_run_id = self._start(context, request)["jobRunId"]
                 self.job_run = self._wait(context, application_id, job_run_id)
                 forward_logs(context, self._driver_logs(self.job_run, wait_seconds=0))
-                metadata = self._extract_dagster_metadata({"jobRun": self.job_run})
+                metadata = dict(self._extract_dagster_metadata({"jobRun": self.job_run}))
+                if self._refresh_dashboard(context, application_id, job_run_id, force=True):
+                    metadata["spark_ui"] = dg.MetadataValue.url(self.dashboard_url)
                 return dg.PipesClientCompletedInvocation(session, metadata=metadata)
             except BaseException:  # failure, timeout, or the run terminated from the UI
                 with cleanup(context, f"cancel job run {job_run_id or '(started, id not yet known)'}"):
@@ -85,8 +95,14 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
 
     def _wait(self, context, application_id: str, job_run_id: str) -> dict[str, Any]:
         """The job run once it left the active states; raises :class:`SparkJobError` unless it succeeded."""
+        def poll() -> dict[str, Any]:
+            job_run = self.client.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]
+            if job_run["state"] == "RUNNING":
+                self._refresh_dashboard(context, application_id, job_run_id)
+            return job_run
+
         job_run = poll_until(
-            lambda: self.client.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"],
+            poll,
             lambda run: run["state"] not in ACTIVE_JOB_RUN_STATES,
             self.deadline,
             self.poll_interval,
@@ -96,16 +112,42 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
         if state == "SUCCESS":
             return job_run
         if state in FAILED_JOB_RUN_STATES:
+            self._refresh_dashboard(context, application_id, job_run_id, force=True)  # the Spark UI of what failed
             found = self._driver_logs(job_run, self.log_wait_seconds)
             forward_logs(context, found)
             reason = f"job run {job_run_id} {state}: {job_run.get('stateDetails') or 'no details'}"
-            raise SparkJobError(NAME, self.job, reason, failure_tail(found))
+            links = {"spark_ui": self.dashboard_url} if self.dashboard_url else {}
+            raise SparkJobError(NAME, self.job, reason, failure_tail(found), links)
         raise SparkJobError(NAME, self.job, f"job run {job_run_id} in unexpected state {state}")
+
+    def _refresh_dashboard(self, context, application_id: str, job_run_id: str, force: bool = False) -> bool:
+        """Fetch the job run's Spark UI URL (``GetDashboardForJobRun``) once, again when it is about to
+        expire, or now if ``force``; logs it. False when EMR Serverless gives none (never fatal)."""
+        fresh = self._dashboard_fetched_at and time.monotonic() - self._dashboard_fetched_at < DASHBOARD_REFRESH_SECONDS
+        if fresh and not force:
+            return True
+        try:
+            url = self.client.get_dashboard_for_job_run(applicationId=application_id, jobRunId=job_run_id)["url"]
+        except Exception as exc:  # the link is a convenience: a refusal must not fail the job
+            context.log.warning(f"no Spark UI link for job run {job_run_id}: {exc}")
+            return False
+        if url != self.dashboard_url:
+            context.log.info(f"Spark UI of job run {job_run_id} (valid for one hour): {url}")
+        self.dashboard_url, self._dashboard_fetched_at = url, time.monotonic()
+        return True
+
+    def _application(self, job_run: dict[str, Any]) -> dict[str, Any]:
+        """The job run's application (its ``monitoringConfiguration`` is where logs go by default)."""
+        if self._described_application is None:
+            self._described_application = self.client.get_application(applicationId=job_run["applicationId"])["application"]
+        return self._described_application
 
     def _driver_logs(self, job_run: dict[str, Any], wait_seconds: float) -> dict[str, str]:
         found = {}
         for stream in ("stdout", "stderr"):
-            text = logs.serverless_driver_log(self.s3, self.logs_client, job_run, stream, wait_seconds)
+            text = logs.serverless_driver_log(
+                self.s3, self.logs_client, job_run, stream, wait_seconds, application=self._application(job_run)
+            )
             if text is not None:
                 found[f"driver {stream}"] = text
                 wait_seconds = 0  # written together: once one is there, the other is too or never

@@ -37,6 +37,15 @@ from moto.core.utils import utcnow
 from moto.emr import models as emr_models
 from moto.emr import responses as emr_responses
 from moto.emrserverless import models as serverless_models
+from moto.emrserverless import responses as serverless_responses
+from moto.emrserverless import urls as serverless_urls
+
+# moto routes no URL to GetDashboardForJobRun; its server reads these paths when it first serves
+# EMR Serverless, so the route is added when this module is imported (before any test runs).
+serverless_urls.url_paths.setdefault(
+    "{0}/applications/(?P<applicationId>[^/]+)/jobruns/(?P<jobRunId>[^/]+)/dashboard$",
+    serverless_responses.EMRServerlessResponse.dispatch,
+)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -93,6 +102,11 @@ class EmrSimulator:
         self._patch(serverless_models.EMRServerlessBackend, "start_job_run", _idempotent_start_job_run)
         self._patch(emr_responses.ElasticMapReduceResponse, "cancel_steps", _cancel_steps, missing_ok=True)
         self._patch(emr_models.Step, "status", property(_step_status))
+        self._patch(serverless_responses.EMRServerlessResponse, "create_application", _create_application)
+        self._patch(
+            serverless_responses.EMRServerlessResponse, "get_dashboard_for_job_run", _dashboard, missing_ok=True
+        )
+        self._patch(serverless_models.Application, "monitoring_configuration", None, missing_ok=True)
         self._thread.start()
         return self
 
@@ -243,7 +257,7 @@ class EmrSimulator:
         )
         if execution.cancelled.is_set():
             return
-        monitoring = (run.configuration_overrides or {}).get("monitoringConfiguration", {})
+        monitoring = _merged_monitoring(_serverless().applications[run.application_id], run)
         path = f"applications/{run.application_id}/jobs/{run.id}/SPARK_DRIVER"
         log_uri = monitoring.get("s3MonitoringConfiguration", {}).get("logUri")
         if log_uri and self.serverless_s3_logs:
@@ -361,6 +375,32 @@ def _idempotent_start_job_run(self, application_id: str, client_token: str, *arg
         if client_token and run.client_token == client_token:
             return run
     return _ORIGINAL_START_JOB_RUN(self, application_id, client_token, *args, **kwargs)
+
+
+_ORIGINAL_CREATE_APPLICATION = serverless_responses.EMRServerlessResponse.create_application
+
+
+def _create_application(self) -> ActionResult:
+    """moto's CreateApplication, keeping the ``monitoringConfiguration`` moto drops (infra sets it)."""
+    result = _ORIGINAL_CREATE_APPLICATION(self)
+    backend = self.emrserverless_backend
+    application = next(a for a in reversed(list(backend.applications.values())) if a.name == self._get_param("name"))
+    application.monitoring_configuration = self._get_param("monitoringConfiguration")
+    return result
+
+
+def _merged_monitoring(application: Any, run: Any) -> dict[str, Any]:
+    """Where EMR Serverless writes a job run's logs: the application's monitoring configuration,
+    each section overridden key by key by the job run's."""
+    base = getattr(application, "monitoring_configuration", None) or {}
+    override = (run.configuration_overrides or {}).get("monitoringConfiguration", {})
+    return {section: {**base.get(section, {}), **override.get(section, {})} for section in set(base) | set(override)}
+
+
+def _dashboard(self) -> ActionResult:
+    """GetDashboardForJobRun, which moto lacks: a Spark UI URL naming the job run."""
+    job_run_id = self.path.rstrip("/").split("/")[-2]
+    return ActionResult({"url": f"https://spark-ui.example.invalid/{job_run_id}?token={time.monotonic_ns()}"})
 
 
 def _cancel_steps(self) -> ActionResult:

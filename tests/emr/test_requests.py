@@ -138,3 +138,31 @@ def test_a_failed_cleanup_is_logged_and_the_jobs_own_error_kept():
             with cleanup(context, "terminate cluster j-1"):
                 raise RuntimeError("AccessDenied")
             raise
+
+
+def test_dagster_run_tags_go_on_a_job_flow_whether_or_not_it_has_tags(tmp_path):
+    # dagster-aws parity: its PipesEMRClient tags every job flow with the run; ours only did when
+    # the request already carried Tags.
+    config = dev_config(tmp_path / "lake")
+    job = probe_job(config)
+    job_flow, _ = requests_of(config, job)
+    untagged = {key: value for key, value in job_flow.items() if key != "Tags"}
+    enriched = []
+
+    @dg.asset
+    def probe(context):
+        session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        classic = PlatformEMRClient(
+            client=session.client("emr"), message_reader=dg.PipesTempFileMessageReader(), shared_cluster_id=None,
+            job=job, client_token=TOKEN, deadline=Deadline.for_job(job, "emr-classic"), s3=session.client("s3"),
+            poll_interval=1.0, log_wait_seconds=0.0,
+        )
+        with dg.open_pipes_session(
+            context=context, message_reader=dg.PipesTempFileMessageReader(), context_injector=dg.PipesEnvContextInjector()
+        ) as pipes:
+            enriched.append(classic._request_with_pipes(pipes, untagged))
+        return dg.MaterializeResult()
+
+    assert dg.materialize([probe]).success
+    keys = [tag["Key"] for tag in enriched[0]["Tags"]]
+    assert "dagster/run-id" in keys and "dagster/job" in keys

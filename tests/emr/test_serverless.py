@@ -37,6 +37,7 @@ def test_a_job_run_materializes_with_billed_usage_and_tags(tmp_path, emr):
     assert metadata["substrate"].value == "emr-serverless"
     assert metadata["usage_billed"].value is True
     assert metadata["vcpu_hours"].value > 0 and metadata["cost_usd"].value > 0
+    assert metadata["spark_ui"].value.startswith("https://spark-ui.example.invalid/")
     client = boto3.client("emr-serverless")
     app = client.list_applications()["applications"][0]
     runs = client.list_job_runs(applicationId=app["id"])["jobRuns"]
@@ -135,3 +136,32 @@ def test_a_missing_application_is_named(tmp_path, emr):
     job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
     message = failure_description(job.execute_in_process(raise_on_error=False))
     assert "no usable EMR Serverless application named emr-platform-dev-data-engineering" in message
+
+
+
+def test_the_spark_ui_link_and_the_applications_log_group_reach_the_asset(tmp_path, emr):
+    # The launcher fetches GetDashboardForJobRun (dagster-aws's client does) and logs the link.
+    # Driver logs go where the application's monitoring configuration (set by infra) sends them,
+    # merged with the job run's overrides: here to the application's CloudWatch group only.
+    emr.serverless_s3_logs = False
+    config = dev_config(tmp_path / "lake")
+    config = config.model_copy(
+        update={"emr_serverless": config.emr_serverless.model_copy(update={"cloudwatch_logging": False})}
+    )
+    build_infra(config)
+    client, logs = boto3.client("emr-serverless"), boto3.client("logs")
+    group = "/emr-platform/dev/data-engineering-application"
+    logs.create_log_group(logGroupName=group)
+    name = "emr-platform-dev-data-engineering"
+    client.delete_application(applicationId=applications()[name]["id"])
+    client.create_application(
+        name=name, releaseLabel="emr-7.9.0", type="SPARK",
+        monitoringConfiguration={"cloudWatchLoggingConfiguration": {"enabled": True, "logGroupName": group}},
+    )
+    job, _ = one_asset(config, "data-engineering", tmp_path, FAILING_SCRIPT)
+    result = job.execute_in_process(raise_on_error=False)
+    assert not result.success
+    assert "column dep_delay is missing from the flights table" in failure_description(result)
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    metadata = failure.event_specific_data.user_failure_data.metadata
+    assert metadata["spark_ui"].value.startswith("https://spark-ui.example.invalid/")
