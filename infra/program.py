@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from emr_platform import naming
+from emr_platform import naming, prefixes
 from emr_platform.config import STAGES_DIR, ConfigError, PlatformConfig
 from infra.components.dagster_deployment import DagsterDeployment, DagsterDeploymentArgs
 from infra.components.encryption import Encryption, EncryptionArgs
@@ -69,7 +69,7 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
             cost_tags=naming.COST_TAGS,
             kms_key_arn=key.key_arn,
             account_id=account_id,
-            tls_certificates_uri=f"s3://{naming.bucket(config, 'artifacts')}/emr-tls/certificates.zip",
+            tls_certificates_uri=prefixes.tls_material(config.lake).child(prefixes.TLS_CERTIFICATES).uri,
             db_password=db_password,
         ),
         opts,
@@ -97,8 +97,6 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
                 kms_key_arn=key.key_arn,
                 db_secret_arn=platform.db_secret_arn,
                 db_password=db_password,
-                logs_bucket_arn=storage.bucket_arns["logs"],
-                artifacts_bucket_arn=storage.bucket_arns["artifacts"],
                 teams={n: (t.application_arn, t.execution_role_arn, t.instance_profile_role_arn) for n, t in teams.items()},
                 service_role_arn=platform.service_role_arn,
             ),

@@ -52,9 +52,14 @@ def test_each_code_location_runs_its_team_module_with_the_team_task_role(prod):
     for team in load_config("prod").teams:
         shell, flag, command = _containers(prod)[f"emr-platform-prod-dagster-code-{team}"]["command"]
         assert (shell, flag) == ("sh", "-c")
-        assert f"-m {di.code_module(team)} --location-name {team}" in command
+        assert f"-m {di.code_locations()[team]} --location-name {team}" in command
         context = json.loads(command.split("--container-context '")[1].rstrip("'"))
-        assert context == {"ecs": {"task_role_arn": f"arn:aws:iam:us-east-1:123456789012:role/emr-platform-prod-{team}-dagster"}}
+        assert context["ecs"]["task_role_arn"] == f"arn:aws:iam:us-east-1:123456789012:role/emr-platform-prod-{team}-dagster"
+        # Its runs write compute logs under the team's own logs prefix, as its code server does.
+        own_logs = f"{di.ENV_COMPUTE_LOGS_PREFIX}={team}/dagster/compute-logs"
+        assert context["ecs"]["env_vars"] == [own_logs]
+        env = {e["name"]: e["value"] for e in _containers(prod)[f"emr-platform-prod-dagster-code-{team}"]["environment"]}
+        assert f"{di.ENV_COMPUTE_LOGS_PREFIX}={env[di.ENV_COMPUTE_LOGS_PREFIX]}" == own_logs
         EcsContainerContext.create_from_config(context)  # dagster-aws accepts it
 
 
