@@ -54,7 +54,7 @@ def test_each_code_location_runs_its_team_module_with_the_team_task_role(prod):
         assert (shell, flag) == ("sh", "-c")
         assert f"-m {di.code_locations()[team]} --location-name {team}" in command
         context = json.loads(command.split("--container-context '")[1].rstrip("'"))
-        assert context["ecs"]["task_role_arn"] == f"arn:aws:iam:us-east-1:123456789012:role/emr-platform-prod-{team}-dagster"
+        assert context["ecs"]["task_role_arn"] == f"arn:aws:iam::123456789012:role/emr-platform-prod-{team}-dagster"
         # Its runs write compute logs under the team's own logs prefix, as its code server does.
         own_logs = f"{di.ENV_COMPUTE_LOGS_PREFIX}={team}/dagster/compute-logs"
         assert context["ecs"]["env_vars"] == [own_logs]
