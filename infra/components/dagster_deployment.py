@@ -317,7 +317,7 @@ def _run_statements(config: PlatformConfig, team: str, roles, args: DagsterDeplo
     application_arn, execution_role_arn, instance_role_arn = roles
     job_runs = pulumi.Output.concat(application_arn, "/jobruns/*")
     clusters = arn_of("elasticmapreduce", "cluster/*")
-    own_tag = {"elasticmapreduce:ResourceTag/team": team}
+    own_tag = {"aws:ResourceTag/team": team}  # EMR also knows it as elasticmapreduce:ResourceTag/team
     tag_on_create = {"StringEquals": {"aws:RequestTag/team": team}, "ForAnyValue:StringEquals": {"aws:TagKeys": ["team"]}}
     return [
         {"Sid": "StartOwnJobRuns", "Effect": "Allow", "Action": ["emr-serverless:StartJobRun"],
@@ -329,13 +329,14 @@ def _run_statements(config: PlatformConfig, team: str, roles, args: DagsterDeplo
                     "emr-serverless:CancelJobRun", "emr-serverless:GetDashboardForJobRun"],
          "Resource": [application_arn, job_runs]},
         {"Sid": "FindApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
-         "Resource": [arn_of("emr-serverless", "/applications/*")]},
+         "Resource": ["*"]},
+        # RunJobFlow and ListApplications have no resource type: the team tag is what scopes creation.
         {"Sid": "CreateOwnClusters", "Effect": "Allow", "Action": ["elasticmapreduce:RunJobFlow"],
-         "Resource": [clusters], "Condition": tag_on_create},
+         "Resource": ["*"], "Condition": tag_on_create},
         # Tags given on RunJobFlow are added to a cluster that has no team tag yet.
         {"Sid": "TagNewClusters", "Effect": "Allow", "Action": ["elasticmapreduce:AddTags"], "Resource": [clusters],
          "Condition": {"StringEquals": {"aws:RequestTag/team": team},
-                       "Null": {"elasticmapreduce:ResourceTag/team": "true"}}},
+                       "Null": {"aws:ResourceTag/team": "true"}}},
         {"Sid": "ManageOwnClusters", "Effect": "Allow",
          "Action": ["elasticmapreduce:DescribeCluster", "elasticmapreduce:AddJobFlowSteps",
                     "elasticmapreduce:DescribeStep", "elasticmapreduce:ListSteps", "elasticmapreduce:CancelSteps",
@@ -379,10 +380,11 @@ def _platform_statements(config: PlatformConfig, args: DagsterDeploymentArgs, ar
         {"Sid": "StopOrphanClusters", "Effect": "Allow",
          "Action": ["elasticmapreduce:TerminateJobFlows", "elasticmapreduce:CancelSteps"],
          "Resource": [arn_of("elasticmapreduce", "cluster/*")],
-         "Condition": {"StringEquals": {f"elasticmapreduce:ResourceTag/{k}": v for k, v in managed.items()}}},
+         "Condition": {"StringEquals": {f"aws:ResourceTag/{k}": v for k, v in managed.items()}}},
+        {"Sid": "FindOrphanJobRuns", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
+         "Resource": ["*"]},
         {"Sid": "StopOrphanJobRuns", "Effect": "Allow",
-         "Action": ["emr-serverless:ListApplications", "emr-serverless:ListJobRuns", "emr-serverless:GetJobRun",
-                    "emr-serverless:CancelJobRun"],
+         "Action": ["emr-serverless:ListJobRuns", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
          "Resource": [arn_of("emr-serverless", "/applications/*"),
                       arn_of("emr-serverless", "/applications/*/jobruns/*")]},
         *run_s3_statements(config, prefixes.PLATFORM),

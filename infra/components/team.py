@@ -114,8 +114,8 @@ class Team(pulumi.ComponentResource):
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
             },
-            {"Sid": "FindLogGroups", "Effect": "Allow", "Action": ["logs:DescribeLogGroups"],
-             "Resource": [self._arn("logs", "log-group:*")]},
+            # DescribeLogGroups has no resource type.
+            {"Sid": "FindLogGroups", "Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": ["*"]},
             {"Sid": "UseStageKey", "Effect": "Allow",
              "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], "Resource": [self._args.kms_key_arn]},
         ]

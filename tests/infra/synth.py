@@ -95,6 +95,8 @@ ARN_FORMATS = {
     "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
     "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
     "aws:emrserverless/application:Application": "arn:aws:emr-serverless:us-east-1:{account}:/applications/{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:us-east-1:{account}:log-group:{name}",
+    "aws:secretsmanager/secret:Secret": "arn:aws:secretsmanager:us-east-1:{account}:secret:{name}-AbCdEf",
 }
 
 

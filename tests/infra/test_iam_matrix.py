@@ -35,8 +35,7 @@ from emr_platform.config import load_config
 from emr_platform.prefixes import S3Prefix
 from tests.conftest import free_port
 from tests.infra.iam_eval import ALLOWED, DENIED, decide
-from tests.infra.key_prefixed import key_prefixed_root
-from tests.infra.synth import ACCOUNT_ID, Synthesis, synthesize
+from tests.infra.synth import ACCOUNT_ID, Synthesis
 
 REGION = "us-east-1"
 S3_ACTIONS = {"read": "s3:GetObject", "write": "s3:PutObject", "delete": "s3:DeleteObject", "list": "s3:ListBucket"}
@@ -211,11 +210,10 @@ def _run_s3(s3, action: str, target: Target, actor: Actor) -> str:
 
 
 @pytest.fixture(scope="module", params=["prod", "prod with key-prefixed roots"])
-def applied(request, tmp_path_factory):
+def applied(request):
     """The stack's roles created in moto and assumed; yields (config, stack, moto, credentials by role)."""
     if "key-prefixed" in request.param:
-        root = key_prefixed_root(tmp_path_factory.mktemp("config"))
-        config, stack = load_config("prod", root=root), synthesize("prod", root=root)
+        config, stack = request.getfixturevalue("key_prefixed")
     else:
         config, stack = load_config("prod"), request.getfixturevalue("prod")
     policies = _policies(stack)
@@ -293,3 +291,65 @@ def _report(what: str, tally: Tally) -> None:
           f"{tally.not_evaluable} not evaluable by moto (judged offline)")
     assert not tally.wrong, "\n".join(tally.wrong)
     assert tally.as_expected == tally.cases
+
+
+CLUSTER_ACTIONS = ["DescribeCluster", "AddJobFlowSteps", "DescribeStep", "ListSteps", "CancelSteps",
+                   "TerminateJobFlows", "ListInstances"]
+ORPHAN_ACTIONS = {"DescribeCluster", "ListSteps", "CancelSteps", "TerminateJobFlows"}
+
+
+def _emr_cases(config, stack: Synthesis):
+    """``(case, role, action, resource, context, expected)`` of the EMR APIs the launchers and the
+    orphan sensor call, on every team's clusters, applications, job runs and roles."""
+    cluster = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT_ID}:cluster/j-MATRIX"
+    applications = {a.inputs["tags"]["team"]: a.outputs["arn"]
+                    for a in stack.of_type("aws:emrserverless/application:Application")}
+    role_arn = {r.inputs["name"]: r.outputs["arn"] for r in stack.of_type("aws:iam/role:Role") if r.inputs.get("name")}
+    managed = {"aws:ResourceTag/managed-by": "emr-platform"}
+    locations = [*config.teams, prefixes.PLATFORM]
+    for actor in locations:
+        role = f"emr-platform-prod-{actor}-dagster"
+        platform = actor == prefixes.PLATFORM
+        for team in config.teams:
+            own = actor == team
+            tagged = {"aws:ResourceTag/team": team, **managed}
+            for action in CLUSTER_ACTIONS:
+                yield (f"{actor}/run {action} {team}'s cluster", role, f"elasticmapreduce:{action}", cluster, tagged,
+                       own or (platform and action in ORPHAN_ACTIONS))
+            create = {"aws:RequestTag/team": team, "aws:TagKeys": ["team", "asset", "client-token"]}
+            yield f"{actor}/run RunJobFlow tagged {team}", role, "elasticmapreduce:RunJobFlow", "*", create, own
+            yield (f"{actor}/run AddTags team={team} to a new cluster", role, "elasticmapreduce:AddTags", cluster,
+                   create, own)
+            yield (f"{actor}/run AddTags asset=x to {team}'s cluster", role, "elasticmapreduce:AddTags", cluster,
+                   {**tagged, "aws:RequestTag/asset": "x", "aws:TagKeys": ["asset"]}, own)
+            others = sorted(set(config.teams) - {team})
+            yield (f"{actor}/run AddTags team={others[0]} to {team}'s cluster", role, "elasticmapreduce:AddTags",
+                   cluster, {**tagged, "aws:RequestTag/team": others[0], "aws:TagKeys": ["team"]}, False)
+            app = applications[team]
+            yield (f"{actor}/run StartJobRun on {team}'s application", role, "emr-serverless:StartJobRun", app,
+                   {"aws:RequestTag/team": actor, "aws:TagKeys": ["team", "asset"]}, own)
+            for action in ("GetJobRun", "CancelJobRun"):
+                yield (f"{actor}/run {action} of {team}'s job run", role, f"emr-serverless:{action}",
+                       f"{app}/jobruns/00matrix", {"aws:ResourceTag/team": team}, own or platform)
+            yield (f"{actor}/run passes {team}'s execution role to EMR Serverless", role, "iam:PassRole",
+                   role_arn[f"emr-platform-prod-{team}-serverless"],
+                   {"iam:PassedToService": "emr-serverless.amazonaws.com"}, own)
+            yield (f"{actor}/run passes {team}'s instance role to EC2", role, "iam:PassRole",
+                   role_arn[f"emr-platform-prod-{team}-ec2"], {"iam:PassedToService": "ec2.amazonaws.com"}, own)
+        if not platform:
+            yield (f"{actor}/run StartJobRun without the team tag", role, "emr-serverless:StartJobRun",
+                   applications[actor], {"aws:TagKeys": ["asset"]}, False)
+            yield (f"{actor}/run passes its execution role to another service", role, "iam:PassRole",
+                   role_arn[f"emr-platform-prod-{actor}-serverless"], {"iam:PassedToService": "lambda.amazonaws.com"},
+                   False)
+
+
+def test_emr_matrix(applied):
+    """EMR and EMR Serverless: every case hangs on a condition (moto checks neither), so all are judged offline."""
+    config, stack, policies, moto, credentials = applied
+    tally = Tally()
+    for case, role, action, resource, context, allowed in _emr_cases(config, stack):
+        assert not _moto_can_judge(policies[role], action)
+        tally.add(case, ALLOWED if allowed else DENIED, decide([policies[role]], action, resource, context),
+                  by_moto=False)
+    _report("EMR", tally)
