@@ -70,9 +70,11 @@ def instance(config: PlatformConfig) -> dict:
         "compute_logs": {
             "module": "dagster_aws.s3.compute_log_manager",
             "class": "S3ComputeLogManager",
-            # The prefix differs per code location: each run role writes only its own.
+            # The prefix differs per code location: each run role writes and reads only its own.
+            # So the UI links each step's logs where its run wrote them (the link is recorded in
+            # the run's events) instead of fetching them under the webserver's own prefix.
             "config": {"bucket": {"env": ENV_COMPUTE_LOGS_BUCKET}, "prefix": {"env": ENV_COMPUTE_LOGS_PREFIX},
-                       "use_ssl": True},
+                       "use_ssl": True, "show_url_only": True, "region": config.platform.region},
         },
         "telemetry": {"enabled": False},
     }

@@ -167,10 +167,10 @@ def run_s3_statements(config: PlatformConfig, location: str) -> list[dict]:
 
 
 def control_s3_statements(config: PlatformConfig, locations: list[str]) -> list[dict]:
-    """The webserver's and daemon's S3 access: every code location's compute logs, nothing else."""
+    """The webserver's and daemon's S3 access: reading every code location's compute logs, nothing else."""
     compute_logs = [prefixes.compute_logs(config.lake, location) for location in locations]
     return [
-        {"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+        {"Sid": "ReadComputeLogs", "Effect": "Allow", "Action": ["s3:GetObject"],
          "Resource": [p.object_arn() for p in compute_logs]},
         *list_statements(compute_logs, sid="ListComputeLogs"),
     ]

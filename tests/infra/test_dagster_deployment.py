@@ -8,6 +8,7 @@ import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config_schema
 from dagster_aws.ecs import EcsRunLauncher
+from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
 from dagster_aws.ecs.container_context import EcsContainerContext
 
 from emr_platform.config import load_config
@@ -31,6 +32,11 @@ def test_instance_yaml_validates_against_dagster_and_uses_the_ecs_run_launcher()
     result = validate_config(EcsRunLauncher.config_type(), launcher["config"])
     assert result.success, result.errors
     assert instance["storage"]["postgres"]["postgres_db"]["password"] == {"env": di.ENV_PG_PASSWORD}
+    logs = instance["compute_logs"]
+    assert (logs["module"], logs["class"]) == ("dagster_aws.s3.compute_log_manager", "S3ComputeLogManager")
+    result = validate_config(S3ComputeLogManager.config_type(), logs["config"])
+    assert result.success, result.errors
+    assert logs["config"]["prefix"] == {"env": di.ENV_COMPUTE_LOGS_PREFIX}
 
 
 def test_task_definitions_carry_the_rendered_files_and_the_database_secret(prod):

@@ -174,8 +174,8 @@ def expected(config, actor: Actor, target: Target, action: str) -> str:
             or (target.purpose == "artifacts" and action == "write")
             or (target.compute_logs and action == "write")
         )
-    else:  # control: every location's compute logs, nothing else
-        ok = target.compute_logs and action in ("read", "write", "list")
+    else:  # control: reads every location's compute logs, nothing else
+        ok = target.compute_logs and action in ("read", "list")
     return ALLOWED if ok else DENIED
 
 
