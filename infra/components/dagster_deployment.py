@@ -163,9 +163,9 @@ class DagsterDeployment(pulumi.ComponentResource):
                            policy=pulumi.Output.json_dumps(read_secret), opts=child)
 
         run_roles = {
-            team: role(f"{team}-run", _run_statements(config, team, roles, args, self._arn),
+            team: role(f"{team}-run", _run_statements(config, team, args.teams, args, self._arn),
                        name=naming.dagster_run_role(config, team), tags={"team": team})
-            for team, roles in args.teams.items()
+            for team in args.teams
         }
         run_roles[prefixes.PLATFORM] = role(
             "platform-run", _platform_statements(config, args, self._arn),
@@ -307,15 +307,16 @@ class DagsterDeployment(pulumi.ComponentResource):
         )
 
 
-def _run_statements(config: PlatformConfig, team: str, roles, args: DagsterDeploymentArgs, arn_of) -> list[dict]:
+def _run_statements(config: PlatformConfig, team: str, roles: dict, args: DagsterDeploymentArgs, arn_of) -> list[dict]:
     """What a team's code server and runs may do: only its own application, clusters, roles and prefixes.
 
     EMR Classic clusters are the team's by their ``team`` tag: a cluster is created only with
     ``team=<team>`` and every later action needs that tag on it, so no team adds a step to (or
     ends) another team's cluster, whose steps run with that team's instance profile.
     """
-    application_arn, execution_role_arn, instance_role_arn = roles
+    application_arn, execution_role_arn, instance_role_arn = roles[team]
     job_runs = pulumi.Output.concat(application_arn, "/jobruns/*")
+    others = [arns[0] for other, arns in sorted(roles.items()) if other != team]
     clusters = arn_of("elasticmapreduce", "cluster/*")
     own_tag = {"aws:ResourceTag/team": team}  # EMR also knows it as elasticmapreduce:ResourceTag/team
     tag_on_create = {"StringEquals": {"aws:RequestTag/team": team}, "ForAnyValue:StringEquals": {"aws:TagKeys": ["team"]}}
@@ -328,6 +329,11 @@ def _run_statements(config: PlatformConfig, team: str, roles, args: DagsterDeplo
          "Action": ["emr-serverless:GetApplication", "emr-serverless:StartApplication", "emr-serverless:GetJobRun",
                     "emr-serverless:CancelJobRun", "emr-serverless:GetDashboardForJobRun"],
          "Resource": [application_arn, job_runs]},
+        # Other teams' applications: no job run, interactive session (Livy, Studio) or change,
+        # whatever a later grant says.
+        *([{"Sid": "DenyOtherApplications", "Effect": "Deny", "Action": ["emr-serverless:*"],
+            "Resource": [r for arn in others for r in (arn, pulumi.Output.concat(arn, "/jobruns/*"))]}]
+          if others else []),
         {"Sid": "FindApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
          "Resource": ["*"]},
         # RunJobFlow and ListApplications have no resource type: the team tag is what scopes creation.

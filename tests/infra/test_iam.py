@@ -134,3 +134,20 @@ def test_the_control_role_lists_only_compute_logs(prod):
     assert decide([policy], "s3:ListBucket", logs.bucket_arn(), {"s3:prefix": ""}) == DENIED
     compute = prefixes.compute_logs(config.lake, "analytics")
     assert decide([policy], "s3:ListBucket", logs.bucket_arn(), {"s3:prefix": f"{compute.key}/run/"}) == ALLOWED
+
+
+def test_no_later_grant_lets_a_team_use_another_teams_application(prod):
+    """Job runs and interactive sessions (Livy, Studio) of other teams' applications stay denied."""
+    config = load_config("prod")
+    policies = _role_policies(prod)
+    applications = {a.inputs["tags"]["team"]: a.outputs["arn"]
+                    for a in prod.of_type("aws:emrserverless/application:Application")}
+    for team in config.teams:
+        policy = policies[f"emr-platform-prod-{team}-run-access"]
+        widened = {**policy, "Statement": [*policy["Statement"],
+                                           {"Effect": "Allow", "Action": "emr-serverless:*", "Resource": "*"}]}
+        for other, application in applications.items():
+            for action, resource in [("AccessLivyEndpoints", application), ("AccessInteractiveEndpoints", application),
+                                     ("StartJobRun", application), ("CancelJobRun", f"{application}/jobruns/j1")]:
+                want = ALLOWED if other == team else DENIED
+                assert decide([widened], f"emr-serverless:{action}", resource) == want, (team, other, action)
