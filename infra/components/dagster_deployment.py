@@ -199,112 +199,135 @@ class DagsterDeployment(pulumi.ComponentResource):
         Each code location's server and runs get its run role and its own compute-log prefix
         (``DAGSTER_COMPUTE_LOGS_PREFIX``, also in the container context its runs are launched with).
         """
-        name, config, args, settings, child = self._name, self._config, self._args, self._settings, self._child
-        region = config.platform.region
+        name, config = self._name, self._config
         namespace_name = f"dagster.{naming.prefix(config)}.internal"
         namespace = aws.servicediscovery.PrivateDnsNamespace(f"{name}-ns", name=namespace_name,
-                                                             vpc=self._net.vpc_id, opts=child)
+                                                             vpc=self._net.vpc_id, opts=self._child)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=f"/{config.platform.name}/{config.stage}/dagster",
-            retention_in_days=LOG_RETENTION_DAYS, kms_key_id=args.kms_key_arn, opts=child,
+            retention_in_days=LOG_RETENTION_DAYS, kms_key_id=self._args.kms_key_arn, opts=self._child,
         )
-        image = pulumi.Output.concat(repository.repository_url, ":", settings.image_tag)
+        image = pulumi.Output.concat(repository.repository_url, ":", self._settings.image_tag)
         environment = {
             "DAGSTER_HOME": di.DAGSTER_HOME,
             "EMR_PLATFORM_STAGE": config.stage,
             "DAGSTER_INSTANCE_YAML": di.render(di.instance(config)),
             "DAGSTER_WORKSPACE_YAML": di.render(di.workspace(config, namespace_name)),
             di.ENV_PG_HOST: database.address,
-            di.ENV_PG_PASSWORD_ARN: args.db_secret_arn,
+            di.ENV_PG_PASSWORD_ARN: self._args.db_secret_arn,
             di.ENV_COMPUTE_LOGS_BUCKET: prefixes.root(config.lake, "logs").bucket,
             "DAGSTER_CURRENT_IMAGE": image,
         }
-        # The image holds the platform; the instance and workspace files come from the environment.
-        write_files = (
-            f'mkdir -p {di.DAGSTER_HOME} && printf "%s" "$DAGSTER_INSTANCE_YAML" > {di.DAGSTER_HOME}/dagster.yaml'
-            f' && printf "%s" "$DAGSTER_WORKSPACE_YAML" > {di.DAGSTER_HOME}/workspace.yaml && exec '
-        )
-
-        def task(suffix: str, size: TaskSize, command, task_role, port: int | None, location: str):
-            env = {**environment, di.ENV_COMPUTE_LOGS_PREFIX: prefixes.compute_logs(config.lake, location).key}
-            container = {
-                "name": suffix,
-                "image": image,
-                "essential": True,
-                # A command, not an entry point: EcsRunLauncher copies this container for runs
-                # and overrides the command with `dagster api execute_run ...`.
-                "command": ["sh", "-c", pulumi.Output.concat(write_files, command)],
-                "environment": [{"name": k, "value": v} for k, v in env.items()],
-                "secrets": [{"name": di.ENV_PG_PASSWORD, "valueFrom": args.db_secret_arn}],
-                "portMappings": [{"containerPort": port, "protocol": "tcp"}] if port else [],
-                "logConfiguration": {"logDriver": "awslogs", "options": {
-                    "awslogs-group": log_group.name, "awslogs-region": region, "awslogs-stream-prefix": suffix}},
-            }
-            team = location if location in config.teams else None
-            return aws.ecs.TaskDefinition(
-                f"{name}-{suffix}",
-                family=f"{naming.prefix(config)}-dagster-{suffix}",
-                cpu=str(size.cpu),
-                memory=str(size.memory_mb),
-                network_mode="awsvpc",
-                requires_compatibilities=["FARGATE"],
-                execution_role_arn=execution_role.arn,
-                task_role_arn=task_role.arn,
-                container_definitions=pulumi.Output.json_dumps([container]),
-                tags={"team": team} if team else None,
-                opts=child,
-            )
-
-        def service(suffix: str, definition, team: str | None = None, depends_on=None, **extra) -> aws.ecs.Service:
-            return aws.ecs.Service(
-                f"{name}-{suffix}",
-                name=suffix,
-                cluster=cluster.arn,
-                task_definition=definition.arn,
-                desired_count=1,
-                launch_type="FARGATE",
-                network_configuration={"subnets": self._net.private_subnet_ids, "security_groups": [tasks_sg.id],
-                                       "assign_public_ip": False},
-                propagate_tags="SERVICE",
-                enable_ecs_managed_tags=True,
-                tags={"team": team} if team else None,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
-                **extra,
-            )
-
-        workspace_file = f"{di.DAGSTER_HOME}/workspace.yaml"
+        tasks = _Tasks(image, environment, log_group, execution_role, cluster, tasks_sg)
         for location, module in di.code_locations().items():
-            role = run_roles[location]
-            team = location if location in config.teams else None
-            context = role.arn.apply(lambda role_arn, location=location: json.dumps(di.container_context(
-                role_arn, prefixes.compute_logs(config.lake, location).key)))
-            code_command = context.apply(
-                lambda ctx, location=location, module=module: f"dagster code-server start -h 0.0.0.0 "
-                f"-p {di.CODE_SERVER_PORT} -m {module} --location-name {location} --container-context '{ctx}'"
-            )
-            definition = task(f"code-{location}", settings.code_location, code_command, role, di.CODE_SERVER_PORT,
-                              location)
-            registry = aws.servicediscovery.Service(
-                f"{name}-{location}-discovery", name=location, namespace_id=namespace.id,
-                dns_config={"namespace_id": namespace.id, "routing_policy": "MULTIVALUE",
-                            "dns_records": [{"ttl": 10, "type": "A"}]},
-                tags={"team": team} if team else None, opts=child,
-            )
-            service(f"code-{location}", definition, team, service_registries={"registry_arn": registry.arn})
-        # The webserver shows, and the daemon writes, compute logs under the platform's prefix.
-        daemon = task("daemon", settings.daemon, f"dagster-daemon run -w {workspace_file}", control_role, None,
-                      prefixes.PLATFORM)
-        service("daemon", daemon)
-        webserver = task(
-            "webserver", settings.webserver,
+            self._code_location(tasks, namespace, location, module, run_roles[location])
+        workspace_file = f"{di.DAGSTER_HOME}/workspace.yaml"
+        # The daemon and webserver write no compute logs of their own: the platform's prefix.
+        daemon = self._task(tasks, "daemon", self._settings.daemon, f"dagster-daemon run -w {workspace_file}",
+                            control_role, None, prefixes.PLATFORM)
+        self._service(tasks, "daemon", daemon)
+        webserver = self._task(
+            tasks, "webserver", self._settings.webserver,
             f"dagster-webserver -h 0.0.0.0 -p {di.WEBSERVER_PORT} -w {workspace_file}", control_role,
             di.WEBSERVER_PORT, prefixes.PLATFORM,
         )
-        service(
-            "webserver", webserver, depends_on=[entry.https_listener],
+        self._service(
+            tasks, "webserver", webserver, depends_on=[entry.https_listener],
             load_balancers=[{"target_group_arn": entry.target_group_arn, "container_name": "webserver",
                              "container_port": di.WEBSERVER_PORT}],
         )
+
+    def _code_location(self, tasks: _Tasks, namespace, location: str, module: str, role: aws.iam.Role) -> None:
+        """A code location's gRPC server, registered in Cloud Map, handing its runs its role and log prefix."""
+        team = location if location in self._config.teams else None
+        compute_logs = prefixes.compute_logs(self._config.lake, location).key
+        context = role.arn.apply(lambda role_arn: json.dumps(di.container_context(role_arn, compute_logs)))
+        command = context.apply(
+            lambda ctx: f"dagster code-server start -h 0.0.0.0 -p {di.CODE_SERVER_PORT} -m {module} "
+            f"--location-name {location} --container-context '{ctx}'"
+        )
+        definition = self._task(tasks, f"code-{location}", self._settings.code_location, command, role,
+                                di.CODE_SERVER_PORT, location)
+        registry = aws.servicediscovery.Service(
+            f"{self._name}-{location}-discovery", name=location, namespace_id=namespace.id,
+            dns_config={"namespace_id": namespace.id, "routing_policy": "MULTIVALUE",
+                        "dns_records": [{"ttl": 10, "type": "A"}]},
+            tags={"team": team} if team else None, opts=self._child,
+        )
+        self._service(tasks, f"code-{location}", definition, team, service_registries={"registry_arn": registry.arn})
+
+    def _task(self, tasks: _Tasks, suffix: str, size: TaskSize, command, task_role, port: int | None,
+              location: str) -> aws.ecs.TaskDefinition:
+        """A Fargate task definition running ``command`` after writing dagster.yaml and workspace.yaml
+        from the environment; ``location`` picks the compute-log prefix."""
+        config = self._config
+        env = {**tasks.environment, di.ENV_COMPUTE_LOGS_PREFIX: prefixes.compute_logs(config.lake, location).key}
+        container = {
+            "name": suffix,
+            "image": tasks.image,
+            "essential": True,
+            # A command, not an entry point: EcsRunLauncher copies this container for runs
+            # and overrides the command with `dagster api execute_run ...`.
+            "command": ["sh", "-c", pulumi.Output.concat(WRITE_FILES, command)],
+            "environment": [{"name": k, "value": v} for k, v in env.items()],
+            "secrets": [{"name": di.ENV_PG_PASSWORD, "valueFrom": self._args.db_secret_arn}],
+            "portMappings": [{"containerPort": port, "protocol": "tcp"}] if port else [],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": tasks.log_group.name, "awslogs-region": config.platform.region,
+                "awslogs-stream-prefix": suffix}},
+        }
+        team = location if location in config.teams else None
+        return aws.ecs.TaskDefinition(
+            f"{self._name}-{suffix}",
+            family=f"{naming.prefix(config)}-dagster-{suffix}",
+            cpu=str(size.cpu),
+            memory=str(size.memory_mb),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            execution_role_arn=tasks.execution_role.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=pulumi.Output.json_dumps([container]),
+            tags={"team": team} if team else None,
+            opts=self._child,
+        )
+
+    def _service(self, tasks: _Tasks, suffix: str, definition, team: str | None = None, depends_on=None,
+                 **extra) -> aws.ecs.Service:
+        """One always-on Fargate task of ``definition`` in the private subnets."""
+        return aws.ecs.Service(
+            f"{self._name}-{suffix}",
+            name=suffix,
+            cluster=tasks.cluster.arn,
+            task_definition=definition.arn,
+            desired_count=1,
+            launch_type="FARGATE",
+            network_configuration={"subnets": self._net.private_subnet_ids, "security_groups": [tasks.security_group.id],
+                                   "assign_public_ip": False},
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            tags={"team": team} if team else None,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+            **extra,
+        )
+
+
+# The image holds the platform; the instance and workspace files come from the environment.
+WRITE_FILES = (
+    f'mkdir -p {di.DAGSTER_HOME} && printf "%s" "$DAGSTER_INSTANCE_YAML" > {di.DAGSTER_HOME}/dagster.yaml'
+    f' && printf "%s" "$DAGSTER_WORKSPACE_YAML" > {di.DAGSTER_HOME}/workspace.yaml && exec '
+)
+
+
+@dataclass(frozen=True)
+class _Tasks:
+    """What every task definition and service of the deployment shares."""
+
+    image: pulumi.Output[str]
+    environment: dict
+    log_group: aws.cloudwatch.LogGroup
+    execution_role: aws.iam.Role
+    cluster: aws.ecs.Cluster
+    security_group: aws.ec2.SecurityGroup
 
 
 def _run_statements(config: PlatformConfig, team: str, roles: dict, args: DagsterDeploymentArgs, arn_of) -> list[dict]:
