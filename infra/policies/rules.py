@@ -207,6 +207,35 @@ def _validate_team_isolation(args: StackValidationArgs, report: ReportViolation)
                 report(f"team {team}'s role may write team {other}'s prefix in {undenied or granted}", resource.urn)
 
 
+EMR_UNSCOPED = {"elasticmapreduce:listclusters", "emr-serverless:listapplications"}
+
+
+def _validate_team_emr_scope(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A role tagged ``team=<t>`` acts on EMR clusters only under a ``team`` tag condition naming ``t``,
+    and on EMR Serverless only on named applications (no ``/applications/*`` but for listing)."""
+    teams = {r.props.get("name"): (r.props.get("tags") or {}).get("team")
+             for r in _of_type(args.resources, "aws:iam/role:Role")}
+    for resource in _of_type(args.resources, "aws:iam/rolePolicy:RolePolicy"):
+        team = teams.get(resource.props.get("role"))
+        if not team:
+            continue
+        for st in _statements(resource.props.get("policy")):
+            actions = [str(a).lower() for a in _list(st.get("Action"))]
+            if st.get("Effect", "Allow") != "Allow" or all(a in EMR_UNSCOPED for a in actions):
+                continue
+            condition = json.dumps(st.get("Condition") or {})
+            if any(a.startswith(("elasticmapreduce:", "*")) for a in actions) and not re.search(
+                rf'"aws:(Resource|Request)Tag/team": "{re.escape(team)}"', condition
+            ):
+                report(f"team {team}'s statement {st.get('Sid', '')!r} acts on EMR clusters without its team tag",
+                       resource.urn)
+            if any(a.startswith(("emr-serverless:", "*")) for a in actions) and any(
+                "/applications/*" in str(r) or str(r) == "*" for r in _list(st.get("Resource"))
+            ):
+                report(f"team {team}'s statement {st.get('Sid', '')!r} reaches every EMR Serverless application",
+                       resource.urn)
+
+
 # --- tags and names --------------------------------------------------------------------------------
 
 @cache
@@ -278,6 +307,8 @@ POLICIES = [
                              _validate_no_star, MANDATORY),
     StackValidationPolicy("team-write-isolation", "Every team role explicitly denies writes to the other "
                           "teams' prefixes and is granted none.", _validate_team_isolation, MANDATORY),
+    StackValidationPolicy("team-emr-scope", "A team's roles act only on EMR clusters tagged with the team and "
+                          "on the team's own EMR Serverless application.", _validate_team_emr_scope, MANDATORY),
     StackValidationPolicy("resources-tagged", "Every taggable resource carries project, stage and managed-by "
                           "(via the provider's default tags), and team where a team owns it.", _validate_tags, MANDATORY),
     StackValidationPolicy("unique-names", "No two resources of one type share a physical name.",
