@@ -37,10 +37,6 @@ def arn(service: str, region: str, account_id: pulumi.Input[str], suffix: str) -
     return pulumi.Output.concat(f"arn:aws:{service}:{region}:", account_id, ":", suffix)
 
 
-def s3_arn(bucket: str, key: str = "") -> str:
-    return f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
-
-
 def owned(config: PlatformConfig, owner: str) -> dict[str, S3Prefix]:
     """The prefix ``owner`` (a team or :data:`prefixes.PLATFORM`) owns under each root, by purpose."""
     return {purpose: prefixes.team(config.lake, owner, purpose) for purpose in PURPOSES}
@@ -108,7 +104,7 @@ def list_statements(grants: list[S3Prefix], sid: str = "List") -> list[dict]:
     for prefix in grants:
         by_bucket.setdefault(prefix.bucket, []).append(prefix.list_prefix)
     return [
-        {"Sid": f"{sid}{i}", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [s3_arn(bucket)],
+        {"Sid": f"{sid}{i}", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [S3Prefix(bucket).bucket_arn()],
          "Condition": {"StringLike": {"s3:prefix": list(dict.fromkeys(keys))}}}
         for i, (bucket, keys) in enumerate(sorted(by_bucket.items()))
     ]
@@ -149,7 +145,7 @@ def run_s3_statements(config: PlatformConfig, location: str) -> list[dict]:
         statements = [
             {"Sid": "WriteCostTables", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
              "Resource": [own["lake"].object_arn()]},
-            *list_statements([own["lake"]], sid="ListCostTables"),
+            *list_statements([own["lake"], compute_logs], sid="ListOwnPrefixes"),
         ]
     else:
         statements = [
@@ -161,8 +157,6 @@ def run_s3_statements(config: PlatformConfig, location: str) -> list[dict]:
         ]
     statements.append({"Sid": "ComputeLogs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
                        "Resource": [compute_logs.object_arn()]})
-    if location == prefixes.PLATFORM:
-        statements += list_statements([compute_logs], sid="ListComputeLogs")
     return statements + deny_foreign_writes(config, location)
 
 
