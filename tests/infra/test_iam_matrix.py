@@ -38,6 +38,8 @@ from tests.infra.iam_eval import ALLOWED, DENIED, decide
 from tests.infra.synth import ACCOUNT_ID, Synthesis
 
 REGION = "us-east-1"
+WIDENED = "matrix-analytics-widened"
+WIDENED_GRANT = {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"]}
 S3_ACTIONS = {"read": "s3:GetObject", "write": "s3:PutObject", "delete": "s3:DeleteObject", "list": "s3:ListBucket"}
 
 
@@ -237,6 +239,19 @@ def applied(request):
             c = assumed["Credentials"]
             credentials[actor.role] = {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
                                        "aws_session_token": c["SessionToken"]}
+        # The analytics job role plus a later grant reading data-science's lake and writing it:
+        # the matrix must flag the read, and the explicit deny must still refuse the write.
+        widened = dict(WIDENED_GRANT, Resource=[prefixes.team(config.lake, "data-science", "lake").object_arn()])
+        iam.create_role(RoleName=WIDENED, AssumeRolePolicyDocument=trust["emr-platform-prod-analytics-serverless"])
+        iam.put_role_policy(RoleName=WIDENED, PolicyName="access",
+                            PolicyDocument=policies["emr-platform-prod-analytics-serverless"])
+        iam.put_role_policy(RoleName=WIDENED, PolicyName="later-grant",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [widened]}))
+        c = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/{WIDENED}", RoleSessionName="matrix")["Credentials"]
+        credentials[WIDENED] = {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+                                "aws_session_token": c["SessionToken"]}
+        policies = {**policies, WIDENED: [policies["emr-platform-prod-analytics-serverless"],
+                                          json.dumps({"Version": "2012-10-17", "Statement": [widened]})]}
         moto.require_auth()
         yield config, stack, policies, moto, credentials
     finally:
@@ -257,38 +272,61 @@ def test_authentication_is_enforced(applied):
         analytics.put_object(Bucket=other.bucket, Key=f"{other.key}/x", Body=b"x")
 
 
-def test_s3_matrix(applied):
-    config, stack, policies, moto, credentials = applied
+def _judge(config, client, policies: list[str], actor: Actor, target: Target, action: str) -> tuple[str, str, str, bool]:
+    """``(case, expected, actual, judged by moto)`` of one S3 case; moto's answer where it can give one."""
+    iam_action = S3_ACTIONS[action]
+    name = f"{actor.name} {action} {target.name}"
+    resource = target.prefix.bucket_arn() if action == "list" else (
+        f"{target.prefix.bucket_arn()}/{target.prefix.key}/seed.txt")
+    context = {"s3:prefix": f"{target.prefix.key}/"} if action == "list" else {}
+    offline = decide(policies, iam_action, resource, context)
+    if not all(_moto_can_judge(p, iam_action) for p in policies):
+        return name, expected(config, actor, target, action), offline, False
+    actual = _run_s3(client, action, target, actor)
+    # moto is a second engine for these: the offline evaluation must agree with it.
+    assert offline == actual, f"{name}: moto says {actual}, the offline evaluation {offline}"
+    return name, expected(config, actor, target, action), actual, True
+
+
+def _run_matrix(config, moto, credentials, policies: dict, actors: list[Actor]) -> Tally:
     tally = Tally()
-    cases = [(actor, target, action) for actor in _actors(stack, config) for target in _targets(config)
-             for action in S3_ACTIONS]
-    clients = {actor.role: moto.client("s3", credentials[actor.role]) for actor in _actors(stack, config)}
+    clients = {actor.role: moto.client("s3", credentials[actor.role]) for actor in actors}
+    cases = [(actor, target, action) for actor in actors for target in _targets(config) for action in S3_ACTIONS]
 
     def judge(case: tuple[Actor, Target, str]) -> tuple[str, str, str, bool]:
         actor, target, action = case
-        policy, iam_action = policies[actor.role], S3_ACTIONS[action]
-        name = f"{actor.name} {action} {target.name}"
-        resource = target.prefix.bucket_arn() if action == "list" else (
-            f"{target.prefix.bucket_arn()}/{target.prefix.key}/seed.txt")
-        context = {"s3:prefix": f"{target.prefix.key}/"} if action == "list" else {}
-        offline = decide([policy], iam_action, resource, context)
-        if not _moto_can_judge(policy, iam_action):
-            return name, expected(config, actor, target, action), offline, False
-        actual = _run_s3(clients[actor.role], action, target, actor)
-        # moto is a second engine for these: the offline evaluation must agree with it.
-        assert offline == actual, f"{name}: moto says {actual}, the offline evaluation {offline}"
-        return name, expected(config, actor, target, action), actual, True
+        docs = policies[actor.role]
+        return _judge(config, clients[actor.role], docs if isinstance(docs, list) else [docs], actor, target, action)
 
     # Threads: each case waits on moto's process; botocore clients are thread-safe.
     with ThreadPoolExecutor(max_workers=4) as pool:
         for name, want, actual, by_moto in pool.map(judge, cases):
             tally.add(name, want, actual, by_moto=by_moto)
-    _report("S3", tally)
+    return tally
 
 
-def _report(what: str, tally: Tally) -> None:
-    print(f"\nIAM matrix ({what}): {tally.cases} cases, {tally.as_expected} as expected, "
-          f"{tally.not_evaluable} not evaluable by moto (judged offline)")
+def test_s3_matrix(applied, capsys):
+    config, stack, policies, moto, credentials = applied
+    _report("S3", _run_matrix(config, moto, credentials, policies, _actors(stack, config)), capsys)
+
+
+def test_the_matrix_flags_a_later_grant_and_the_deny_outlives_it(applied):
+    """Control case of the matrix itself: a role widened by a later grant fails it exactly where widened."""
+    config, stack, policies, moto, credentials = applied
+    actor = Actor("analytics/serverless+grant", WIDENED, "serverless", "analytics")
+    tally = _run_matrix(config, moto, credentials, policies, [actor])
+    # Only the read is flagged: the grant lists nothing, and its write meets the explicit deny.
+    assert tally.wrong == ["analytics/serverless+grant read lake/data-science: expected denied, got allowed"]
+    # The write the later grant also allows stays refused by the explicit deny, in moto itself.
+    other = prefixes.team(config.lake, "data-science", "lake")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        moto.client("s3", credentials[WIDENED]).put_object(Bucket=other.bucket, Key=f"{other.key}/x", Body=b"x")
+
+
+def _report(what: str, tally: Tally, capsys) -> None:
+    with capsys.disabled():  # the counts show in every run, not only with -s
+        print(f"\nIAM matrix ({what}): {tally.cases} cases, {tally.as_expected} as expected, "
+              f"{tally.not_evaluable} not evaluable by moto (judged offline)")
     assert not tally.wrong, "\n".join(tally.wrong)
     assert tally.as_expected == tally.cases
 
@@ -344,7 +382,7 @@ def _emr_cases(config, stack: Synthesis):
                    False)
 
 
-def test_emr_matrix(applied):
+def test_emr_matrix(applied, capsys):
     """EMR and EMR Serverless: every case hangs on a condition (moto checks neither), so all are judged offline."""
     config, stack, policies, moto, credentials = applied
     tally = Tally()
@@ -352,4 +390,4 @@ def test_emr_matrix(applied):
         assert not _moto_can_judge(policies[role], action)
         tally.add(case, ALLOWED if allowed else DENIED, decide([policies[role]], action, resource, context),
                   by_moto=False)
-    _report("EMR", tally)
+    _report("EMR", tally, capsys)
