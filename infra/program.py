@@ -53,7 +53,7 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
     storage = Storage(
         prefix,
         StorageArgs(
-            {p: naming.bucket(config, p) for p in ("lake", "artifacts", "logs")},
+            {purpose: prefixes.root(config.lake, purpose) for purpose in prefixes.PURPOSES},
             key.key_arn,
             parameter_prefix=naming.ssm_parameter(config, "buckets"),
         ),

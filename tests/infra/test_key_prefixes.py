@@ -13,7 +13,7 @@ from infra.policies.rules import POLICIES
 from resources.emr import artifacts, params
 from tests.infra import key_prefixed as kp
 from tests.infra.iam_eval import ALLOWED, DENIED, decide
-from tests.infra.synth import evaluate
+from tests.infra.synth import evaluate, synthesize
 
 
 def _policy(stack, name: str) -> dict:
@@ -63,4 +63,17 @@ def test_job_roles_reach_what_the_launchers_use_and_nothing_at_the_bucket_root(k
 
 def test_every_policy_passes_on_the_key_prefixed_stack(key_prefixed):
     config, stack = key_prefixed
+    assert {p.name: evaluate(p, stack) for p in POLICIES if evaluate(p, stack)} == {}
+
+
+def test_one_bucket_under_three_key_prefixes_is_declared_once_and_logs_expire_only_there(tmp_path: Path):
+    root = kp.key_prefixed_root(tmp_path, lake="s3://emr-platform-prod-data/lake",
+                                artifacts="s3://emr-platform-prod-data/artifacts", logs="s3://emr-platform-prod-data/logs")
+    stack = synthesize("prod", root=root)
+    assert stack.names("aws:s3/bucket:Bucket", "bucket") == {"emr-platform-prod-data"}
+    (lifecycle,) = stack.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    expiry = {r["id"]: r for r in lifecycle.inputs["rules"]}["expire-logs"]
+    assert expiry["filter"] == {"prefix": "logs/"}  # the lake in the same bucket is kept
+    parameters = {p.inputs["name"]: p.inputs["insecureValue"] for p in stack.of_type("aws:ssm/parameter:Parameter")}
+    assert {parameters[f"/emr-platform/prod/buckets/{p}"] for p in ("lake", "artifacts", "logs")} == {"emr-platform-prod-data"}
     assert {p.name: evaluate(p, stack) for p in POLICIES if evaluate(p, stack)} == {}
