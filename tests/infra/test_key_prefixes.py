@@ -77,3 +77,16 @@ def test_one_bucket_under_three_key_prefixes_is_declared_once_and_logs_expire_on
     parameters = {p.inputs["name"]: p.inputs["insecureValue"] for p in stack.of_type("aws:ssm/parameter:Parameter")}
     assert {parameters[f"/emr-platform/prod/buckets/{p}"] for p in ("lake", "artifacts", "logs")} == {"emr-platform-prod-data"}
     assert {p.name: evaluate(p, stack) for p in POLICIES if evaluate(p, stack)} == {}
+
+
+def test_tls_material_and_compute_logs_follow_the_roots():
+    from emr_platform.config import LakeSettings
+    from emr_platform.prefixes import S3Prefix
+
+    keyed = LakeSettings(root="s3://l/w", artifacts_root="s3://a/x/", logs_root="s3://g/y/z")
+    assert prefixes.tls_material(keyed) == S3Prefix("a", "x/emr-tls")
+    assert prefixes.compute_logs(keyed, "analytics") == S3Prefix("g", "y/z/analytics/dagster/compute-logs")
+    assert prefixes.team(keyed, prefixes.PLATFORM, "lake").object_arn() == "arn:aws:s3:::l/w/platform/*"
+    bare = LakeSettings(root="s3://l", artifacts_root="s3://a", logs_root="s3://g")
+    assert prefixes.tls_material(bare).child(prefixes.TLS_CERTIFICATES).uri == "s3://a/emr-tls/certificates.zip"
+    assert prefixes.compute_logs(bare, "platform").object_arn() == "arn:aws:s3:::g/platform/dagster/compute-logs/*"
