@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from emr_platform import tags
+from emr_platform import prefixes
 from emr_platform.settings import LakeSettings, PlatformSettings
 
 
@@ -22,8 +22,6 @@ class StageLike(Protocol):
     stage: str
     lake: LakeSettings
 
-COST_TAGS = tags.COST_TAGS  # infra's cost allocation tags; defined in emr_platform.tags
-MANAGED_BY_TAG = tags.MANAGED_BY
 
 
 def group_name(team: str, domain: str) -> str:
@@ -38,11 +36,9 @@ def prefix(config: StageLike) -> str:
 
 
 def bucket(config: StageLike, purpose: str) -> str:
-    """Bucket name of ``purpose`` (``lake``, ``artifacts`` or ``logs``) taken from the stage's lake URIs."""
-    uri = {"lake": config.lake.root, "artifacts": config.lake.artifacts_root, "logs": config.lake.logs_root}[purpose]
-    if not uri or not uri.startswith("s3://"):
-        raise ValueError(f"stage {config.stage}: lake.{purpose} root is not an s3:// URI: {uri!r}")
-    return uri.removeprefix("s3://").split("/", 1)[0]
+    """Bucket name of ``purpose`` (``lake``, ``artifacts`` or ``logs``) taken from the stage's lake URIs
+    (:func:`emr_platform.prefixes.root`, which raises ``ValueError`` for a root that is not ``s3://``)."""
+    return prefixes.root(config.lake, purpose).bucket
 
 
 def serverless_application(config: StageLike, team: str) -> str:

@@ -88,3 +88,21 @@ def pipes_messages(lake: LakeSettings, team_name: str, client_token: str) -> S3P
     """``<logs root>/<team>/pipes/<client token>``: the Pipes messages of one launch, fixed by its
     client token so a retried launch that adopts a running job reads that job's messages."""
     return team(lake, team_name, "logs").child(PIPES, client_token)
+
+
+# The platform's own location (``assets/platform_cost``) owns ``<root>/platform`` like a team owns
+# ``<root>/<team>``: its cost tables in the lake, its compute logs in the logs bucket.
+PLATFORM = "platform"
+TLS_CERTIFICATES = "certificates.zip"
+
+
+def tls_material(lake: LakeSettings) -> S3Prefix:
+    """``<artifacts root>/emr-tls``: EMR Classic's in-transit TLS material, ``certificates.zip`` (PEM
+    files with a private key, uploaded by an operator), read only by the EMR instance profiles."""
+    return root(lake, "artifacts").child("emr-tls")
+
+
+def compute_logs(lake: LakeSettings, location: str) -> S3Prefix:
+    """``<logs root>/<location>/dagster/compute-logs``: stdout and stderr of one code location's
+    Dagster runs (a team's, or :data:`PLATFORM`), inside the prefix that location owns."""
+    return team(lake, location, "logs").child("dagster", "compute-logs")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import yaml
 
+from emr_platform import tags
 from emr_platform.config import PlatformConfig
 from emr_platform.workspace import workspace_locations
 
@@ -19,9 +20,10 @@ ENV_PG_HOST = "DAGSTER_PG_HOST"
 ENV_PG_PASSWORD = "DAGSTER_PG_PASSWORD"
 ENV_PG_PASSWORD_ARN = "DAGSTER_PG_PASSWORD_ARN"
 ENV_COMPUTE_LOGS_BUCKET = "DAGSTER_COMPUTE_LOGS_BUCKET"
+ENV_COMPUTE_LOGS_PREFIX = "DAGSTER_COMPUTE_LOGS_PREFIX"  # each code location's own (emr_platform.prefixes)
 DB_NAME = "dagster"
 DB_USER = "dagster"
-PROPAGATED_TAGS = ["team", "asset", "substrate", "stage"]
+PROPAGATED_TAGS = list(tags.COST_TAGS)  # Dagster run tags the ECS run launcher copies onto tasks
 
 
 PLATFORM_LOCATION = "platform"  # the cost code location (assets/platform_cost), beside the teams'
@@ -31,11 +33,6 @@ def code_locations() -> dict[str, str]:
     """``{location name: python module}`` of the repository's workspace.yaml, in its order:
     every team's code location, then the platform's. Deployed exactly as listed there."""
     return workspace_locations()
-
-
-def code_module(location: str) -> str:
-    """Python module of a code location, as listed in the repository's workspace.yaml."""
-    return code_locations()[location]
 
 
 def instance(config: PlatformConfig) -> dict:
@@ -74,10 +71,20 @@ def instance(config: PlatformConfig) -> dict:
         "compute_logs": {
             "module": "dagster_aws.s3.compute_log_manager",
             "class": "S3ComputeLogManager",
-            "config": {"bucket": {"env": ENV_COMPUTE_LOGS_BUCKET}, "prefix": "dagster/compute-logs", "use_ssl": True},
+            # The prefix differs per code location: each run role writes and reads only its own.
+            # So the UI links each step's logs where its run wrote them (the link is recorded in
+            # the run's events) instead of fetching them under the webserver's own prefix.
+            "config": {"bucket": {"env": ENV_COMPUTE_LOGS_BUCKET}, "prefix": {"env": ENV_COMPUTE_LOGS_PREFIX},
+                       "use_ssl": True, "show_url_only": True, "region": config.platform.region},
         },
         "telemetry": {"enabled": False},
     }
+
+
+def container_context(task_role_arn: str, compute_logs_prefix: str) -> dict:
+    """The container context a code location's server hands ``EcsRunLauncher`` for its runs:
+    the location's run role and its own compute-log prefix."""
+    return {"ecs": {"task_role_arn": task_role_arn, "env_vars": [f"{ENV_COMPUTE_LOGS_PREFIX}={compute_logs_prefix}"]}}
 
 
 def workspace(config: PlatformConfig, namespace: str) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from emr_platform import naming
+from emr_platform import naming, prefixes, tags
 from emr_platform.config import STAGES_DIR, ConfigError, PlatformConfig
 from infra.components.dagster_deployment import DagsterDeployment, DagsterDeploymentArgs
 from infra.components.encryption import Encryption, EncryptionArgs
@@ -22,7 +22,7 @@ DB_PASSWORD_CONFIG_KEY = "dagsterDbPassword"
 
 def default_tags(config: PlatformConfig) -> dict[str, str]:
     """Tags the provider puts on every taggable resource; team resources add ``team``."""
-    managed_by_key, managed_by = naming.MANAGED_BY_TAG
+    managed_by_key, managed_by = tags.MANAGED_BY
     return {"project": config.platform.name, "stage": config.stage, managed_by_key: managed_by}
 
 
@@ -53,7 +53,7 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
     storage = Storage(
         prefix,
         StorageArgs(
-            {p: naming.bucket(config, p) for p in ("lake", "artifacts", "logs")},
+            {purpose: prefixes.root(config.lake, purpose) for purpose in prefixes.PURPOSES},
             key.key_arn,
             parameter_prefix=naming.ssm_parameter(config, "buckets"),
         ),
@@ -66,10 +66,10 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
             security_configuration_name=naming.security_configuration(config),
             budget_topic_name=naming.budget_topic(config),
             db_secret_name=naming.db_password_secret(config),
-            cost_tags=naming.COST_TAGS,
+            cost_tags=tags.COST_TAGS,
             kms_key_arn=key.key_arn,
             account_id=account_id,
-            tls_certificates_uri=f"s3://{naming.bucket(config, 'artifacts')}/emr-tls/certificates.zip",
+            tls_certificates_uri=prefixes.tls_material(config.lake).child(prefixes.TLS_CERTIFICATES).uri,
             db_password=db_password,
         ),
         opts,
@@ -97,8 +97,6 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
                 kms_key_arn=key.key_arn,
                 db_secret_arn=platform.db_secret_arn,
                 db_password=db_password,
-                logs_bucket_arn=storage.bucket_arns["logs"],
-                artifacts_bucket_arn=storage.bucket_arns["artifacts"],
                 teams={n: (t.application_arn, t.execution_role_arn, t.instance_profile_role_arn) for n, t in teams.items()},
                 service_role_arn=platform.service_role_arn,
             ),

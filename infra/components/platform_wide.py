@@ -67,7 +67,39 @@ class PlatformWide(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformWideArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("emr-platform:platform_wide:PlatformWide", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args, self._child = name, args, pulumi.ResourceOptions(parent=self)
+        service_role, security = self._emr()
+        self._cost_tags()
+        topic = self._budget_topic()
+        aws.glue.DataCatalogEncryptionSettings(
+            f"{name}-glue-encryption",
+            data_catalog_encryption_settings={
+                "encryption_at_rest": {"catalog_encryption_mode": "SSE-KMS", "sse_aws_kms_key_id": args.kms_key_arn},
+                "connection_password_encryption": {
+                    "return_connection_password_encrypted": True,
+                    "aws_kms_key_id": args.kms_key_arn,
+                },
+            },
+            opts=self._child,
+        )
+        secret = self._db_secret()
+        self.service_role_arn = service_role.arn
+        self.service_role_name = service_role.name
+        self.security_configuration_name = security.name
+        self.budget_topic_arn = topic.arn
+        self.db_secret_arn = secret.arn
+        self.register_outputs(
+            {
+                "service_role_arn": service_role.arn,
+                "security_configuration": security.name,
+                "budget_topic_arn": topic.arn,
+                "db_secret_arn": secret.arn,
+            }
+        )
+
+    def _emr(self) -> tuple[aws.iam.Role, aws.emr.SecurityConfiguration]:
+        """EMR Classic's service role (AWS's v2 managed policy) and its security configuration."""
+        name, args, child = self._name, self._args, self._child
         service_role = aws.iam.Role(
             f"{name}-emr-service",
             name=args.service_role_name,
@@ -85,13 +117,20 @@ class PlatformWide(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for tag in args.cost_tags:
+        return service_role, security
+
+    def _cost_tags(self) -> None:
+        for tag in self._args.cost_tags:
             # Activation fails until AWS has seen the tag key on a resource (up to 24 h):
             # https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/activating-tags.html
-            aws.costexplorer.CostAllocationTag(f"{name}-cost-tag-{tag}", tag_key=tag, status="Active", opts=child)
-        topic = aws.sns.Topic(
-            f"{name}-budget-alerts", name=args.budget_topic_name, kms_master_key_id=args.kms_key_arn, opts=child
-        )
+            aws.costexplorer.CostAllocationTag(f"{self._name}-cost-tag-{tag}", tag_key=tag, status="Active",
+                                               opts=self._child)
+
+    def _budget_topic(self) -> aws.sns.Topic:
+        """The KMS-encrypted SNS topic AWS Budgets (of this account only) publishes alerts to."""
+        name, args, child = self._name, self._args, self._child
+        topic = aws.sns.Topic(f"{name}-budget-alerts", name=args.budget_topic_name, kms_master_key_id=args.kms_key_arn,
+                              opts=child)
         aws.sns.TopicPolicy(
             f"{name}-budget-alerts-policy",
             arn=topic.arn,
@@ -112,17 +151,11 @@ class PlatformWide(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.glue.DataCatalogEncryptionSettings(
-            f"{name}-glue-encryption",
-            data_catalog_encryption_settings={
-                "encryption_at_rest": {"catalog_encryption_mode": "SSE-KMS", "sse_aws_kms_key_id": args.kms_key_arn},
-                "connection_password_encryption": {
-                    "return_connection_password_encrypted": True,
-                    "aws_kms_key_id": args.kms_key_arn,
-                },
-            },
-            opts=child,
-        )
+        return topic
+
+    def _db_secret(self) -> aws.secretsmanager.Secret:
+        """The secret of Dagster's database password, with its value when one is given."""
+        name, args, child = self._name, self._args, self._child
         secret = aws.secretsmanager.Secret(
             f"{name}-dagster-db-password",
             name=args.db_secret_name,
@@ -134,16 +167,4 @@ class PlatformWide(pulumi.ComponentResource):
             aws.secretsmanager.SecretVersion(
                 f"{name}-dagster-db-password-value", secret_id=secret.id, secret_string=args.db_password, opts=child
             )
-        self.service_role_arn = service_role.arn
-        self.service_role_name = service_role.name
-        self.security_configuration_name = security.name
-        self.budget_topic_arn = topic.arn
-        self.db_secret_arn = secret.arn
-        self.register_outputs(
-            {
-                "service_role_arn": service_role.arn,
-                "security_configuration": security.name,
-                "budget_topic_arn": topic.arn,
-                "db_secret_arn": secret.arn,
-            }
-        )
+        return secret

@@ -44,11 +44,30 @@ class SignedInEntry(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SignedInEntryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("emr-platform:signed_in_entry:SignedInEntry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args, self._child = name, args, pulumi.ResourceOptions(parent=self)
         zone = aws.route53.get_zone_output(
             name=args.hosted_zone, private_zone=False, opts=pulumi.InvokeOutputOptions(parent=self)
         )
-        certificate = aws.acm.Certificate(f"{name}-cert", domain_name=args.hostname, validation_method="DNS", opts=child)
+        certificate_arn = self._certificate(zone)
+        pool, client, domain = self._sign_in()
+        alb, group, target, https = self._load_balancer(certificate_arn, pool, client, domain)
+        self._waf(alb)
+        aws.route53.Record(
+            f"{name}-hostname", zone_id=zone.zone_id, name=args.hostname, type="A",
+            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=self._child,
+        )
+        self.target_group_arn = target.arn
+        self.security_group_id = group.id
+        self.https_listener = https
+        self.url = pulumi.Output.from_input(f"https://{args.hostname}")
+        self.register_outputs({"url": self.url, "load_balancer_dns_name": alb.dns_name, "user_pool_id": pool.id,
+                               "target_group_arn": target.arn})
+
+    def _certificate(self, zone) -> pulumi.Output[str]:
+        """ARN of the hostname's ACM certificate, once validated through a DNS record in ``zone``."""
+        name, child = self._name, self._child
+        certificate = aws.acm.Certificate(f"{name}-cert", domain_name=self._args.hostname, validation_method="DNS",
+                                          opts=child)
         validation = certificate.domain_validation_options[0]
         validation_record = aws.route53.Record(
             f"{name}-cert-validation", zone_id=zone.zone_id, name=validation.resource_record_name,
@@ -57,7 +76,12 @@ class SignedInEntry(pulumi.ComponentResource):
         validated = aws.acm.CertificateValidation(
             f"{name}-cert", certificate_arn=certificate.arn, validation_record_fqdns=[validation_record.fqdn], opts=child
         )
+        return validated.certificate_arn
 
+    def _sign_in(self) -> tuple[aws.cognito.UserPool, aws.cognito.UserPoolClient, aws.cognito.UserPoolDomain]:
+        """The Cognito user pool (administrators create users; MFA optional), its hosted sign-in page
+        and the load balancer's OAuth client."""
+        name, args, child = self._name, self._args, self._child
         pool = aws.cognito.UserPool(
             f"{name}-users",
             name=args.user_pool_name,
@@ -83,7 +107,12 @@ class SignedInEntry(pulumi.ComponentResource):
             callback_urls=[f"https://{args.hostname}/oauth2/idpresponse"],
             opts=child,
         )
+        return pool, client, domain
 
+    def _load_balancer(self, certificate_arn, pool, client, domain):
+        """The ALB, its security group and target group, an HTTP listener redirecting to HTTPS and the
+        HTTPS listener that signs users in before forwarding."""
+        name, args, child = self._name, self._args, self._child
         # Internet-facing by design: Cognito sign-in and WAF guard it, not a CIDR allow-list.
         group = aws.ec2.SecurityGroup(f"{name}-alb", vpc_id=args.vpc_id, description="HTTPS from the internet", opts=child)
         for port in (443, 80):  # 80 only answers with a redirect to HTTPS
@@ -109,7 +138,7 @@ class SignedInEntry(pulumi.ComponentResource):
         )
         https = aws.lb.Listener(
             f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS", ssl_policy=TLS_POLICY,
-            certificate_arn=validated.certificate_arn,
+            certificate_arn=certificate_arn,
             default_actions=[
                 {"type": "authenticate-cognito", "order": 1, "authenticate_cognito": {
                     "user_pool_arn": pool.arn, "user_pool_client_id": client.id, "user_pool_domain": domain.domain}},
@@ -117,6 +146,11 @@ class SignedInEntry(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        return alb, group, target, https
+
+    def _waf(self, alb: aws.lb.LoadBalancer) -> None:
+        """A WAF web ACL on the ALB: AWS managed rule groups and a per-IP rate limit."""
+        name, child = self._name, self._child
         acl = aws.wafv2.WebAcl(
             f"{name}-waf",
             scope="REGIONAL",
@@ -134,16 +168,6 @@ class SignedInEntry(pulumi.ComponentResource):
             opts=child,
         )
         aws.wafv2.WebAclAssociation(f"{name}-waf", resource_arn=alb.arn, web_acl_arn=acl.arn, opts=child)
-        aws.route53.Record(
-            f"{name}-hostname", zone_id=zone.zone_id, name=args.hostname, type="A",
-            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}], opts=child,
-        )
-        self.target_group_arn = target.arn
-        self.security_group_id = group.id
-        self.https_listener = https
-        self.url = pulumi.Output.from_input(f"https://{args.hostname}")
-        self.register_outputs({"url": self.url, "load_balancer_dns_name": alb.dns_name, "user_pool_id": pool.id,
-                               "target_group_arn": target.arn})
 
 
 def _visibility(metric: str) -> dict:

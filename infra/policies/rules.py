@@ -7,6 +7,7 @@ Each rule states what it proves in its description.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 import re
@@ -26,7 +27,7 @@ from pulumi_policy import (
 REQUIRED_TAGS = ("project", "stage", "managed-by")
 TEAM_COMPONENT = "emr-platform:team:Team"
 LOG_RETENTION_DAYS = 90
-S3_WRITE = ("s3:PutObject", "s3:DeleteObject")
+S3_WRITE = ("s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging", "s3:DeleteObjectVersion")
 
 
 def _json(value: Any) -> Any:
@@ -165,8 +166,17 @@ def _team_of(resource: PolicyResource) -> str | None:
     return None
 
 
+def _matches(pattern: Any, action: str) -> bool:
+    """Whether an IAM action pattern (``s3:Put*``, ``*``) names ``action`` (IAM actions ignore case)."""
+    return fnmatch.fnmatchcase(action.lower(), str(pattern).lower())
+
+
 def _write_actions(statement: dict) -> bool:
-    return any(a in ("*", "s3:*", "s3:Put*", "s3:Delete*") or a in S3_WRITE for a in _list(statement.get("Action")))
+    return any(_matches(a, w) for a in _list(statement.get("Action")) for w in S3_WRITE)
+
+
+def _denies_every_write(statement: dict) -> bool:
+    return all(any(_matches(a, w) for a in _list(statement.get("Action"))) for w in S3_WRITE)
 
 
 def _validate_team_isolation(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -177,13 +187,17 @@ def _validate_team_isolation(args: StackValidationArgs, report: ReportViolation)
             continue
         statements = [st for st in _statements(resource.props.get("policy")) if _write_actions(st)]
         grants = [st for st in statements if st.get("Effect", "Allow") == "Allow"]
-        denials = {str(r) for st in statements if st.get("Effect") == "Deny"
-                   and set(S3_WRITE) <= set(_list(st.get("Action"))) for r in _list(st.get("Resource"))}
-        # Every bucket the role may write to must deny each other team's prefix in it.
+        denials = {str(r) for st in statements if st.get("Effect") == "Deny" and _denies_every_write(st)
+                   for r in _list(st.get("Resource"))}
+        # Every bucket the role may write to must deny each other team's prefix in it (which sits
+        # under the root's key prefix, if the root has one).
         buckets = {m.group(1) for st in grants for r in _list(st.get("Resource"))
                    if (m := re.match(r"^arn:aws:s3:::([^/]+)/", str(r)))}
         for other in sorted(teams - {team}):
-            undenied = sorted(b for b in buckets if f"arn:aws:s3:::{b}/{other}/*" not in denials)
+            undenied = sorted(
+                b for b in buckets
+                if not any(re.fullmatch(rf"arn:aws:s3:::{re.escape(b)}/(.+/)?{re.escape(other)}/\*", d) for d in denials)
+            )
             # A write grant on another team's prefix or on a whole bucket reaches that prefix.
             granted = [
                 r for st in grants for r in _list(st.get("Resource"))
@@ -191,6 +205,35 @@ def _validate_team_isolation(args: StackValidationArgs, report: ReportViolation)
             ]
             if undenied or granted:
                 report(f"team {team}'s role may write team {other}'s prefix in {undenied or granted}", resource.urn)
+
+
+EMR_UNSCOPED = {"elasticmapreduce:listclusters", "emr-serverless:listapplications"}
+
+
+def _validate_team_emr_scope(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A role tagged ``team=<t>`` acts on EMR clusters only under a ``team`` tag condition naming ``t``,
+    and on EMR Serverless only on named applications (no ``/applications/*`` but for listing)."""
+    teams = {r.props.get("name"): (r.props.get("tags") or {}).get("team")
+             for r in _of_type(args.resources, "aws:iam/role:Role")}
+    for resource in _of_type(args.resources, "aws:iam/rolePolicy:RolePolicy"):
+        team = teams.get(resource.props.get("role"))
+        if not team:
+            continue
+        for st in _statements(resource.props.get("policy")):
+            actions = [str(a).lower() for a in _list(st.get("Action"))]
+            if st.get("Effect", "Allow") != "Allow" or all(a in EMR_UNSCOPED for a in actions):
+                continue
+            condition = json.dumps(st.get("Condition") or {})
+            if any(a.startswith(("elasticmapreduce:", "*")) for a in actions) and not re.search(
+                rf'"aws:(Resource|Request)Tag/team": "{re.escape(team)}"', condition
+            ):
+                report(f"team {team}'s statement {st.get('Sid', '')!r} acts on EMR clusters without its team tag",
+                       resource.urn)
+            if any(a.startswith(("emr-serverless:", "*")) for a in actions) and any(
+                "/applications/*" in str(r) or str(r) == "*" for r in _list(st.get("Resource"))
+            ):
+                report(f"team {team}'s statement {st.get('Sid', '')!r} reaches every EMR Serverless application",
+                       resource.urn)
 
 
 # --- tags and names --------------------------------------------------------------------------------
@@ -264,6 +307,8 @@ POLICIES = [
                              _validate_no_star, MANDATORY),
     StackValidationPolicy("team-write-isolation", "Every team role explicitly denies writes to the other "
                           "teams' prefixes and is granted none.", _validate_team_isolation, MANDATORY),
+    StackValidationPolicy("team-emr-scope", "A team's roles act only on EMR clusters tagged with the team and "
+                          "on the team's own EMR Serverless application.", _validate_team_emr_scope, MANDATORY),
     StackValidationPolicy("resources-tagged", "Every taggable resource carries project, stage and managed-by "
                           "(via the provider's default tags), and team where a team owns it.", _validate_tags, MANDATORY),
     StackValidationPolicy("unique-names", "No two resources of one type share a physical name.",

@@ -88,6 +88,18 @@ def _provider_urn(reference: str) -> str:
     return reference.rsplit("::", 1)[0] if reference else ""
 
 
+# AWS's own ARN formats where the generic one would be wrong in a way IAM checks care about
+# (global services have no region; EMR Serverless applications are "/applications/<id>").
+ARN_FORMATS = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:iam/instanceProfile:InstanceProfile": "arn:aws:iam::{account}:instance-profile/{name}",
+    "aws:emrserverless/application:Application": "arn:aws:emr-serverless:us-east-1:{account}:/applications/{name}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:us-east-1:{account}:log-group:{name}",
+    "aws:secretsmanager/secret:Secret": "arn:aws:secretsmanager:us-east-1:{account}:secret:{name}-AbCdEf",
+}
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Echo inputs as outputs, plus the computed attributes the program reads (ARNs, IDs, DNS names)."""
 
@@ -95,9 +107,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         physical = inputs.get("name") or inputs.get("bucket") or inputs.get("identifier") or args.name
         service = args.typ.split(":")[1].split("/")[0] if ":" in args.typ else "mock"
-        arn = f"arn:aws:{service}:us-east-1:{ACCOUNT_ID}:{args.typ.split(':')[-1].lower()}/{physical}"
-        if args.typ == "aws:s3/bucket:Bucket":
-            arn = f"arn:aws:s3:::{physical}"
+        arn = ARN_FORMATS.get(args.typ, "arn:aws:{service}:us-east-1:{account}:{kind}/{name}").format(
+            service=service, account=ACCOUNT_ID, kind=args.typ.split(":")[-1].lower(), name=physical
+        )
         state = {
             **inputs,
             "arn": arn,

@@ -8,6 +8,7 @@ import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config_schema
 from dagster_aws.ecs import EcsRunLauncher
+from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
 from dagster_aws.ecs.container_context import EcsContainerContext
 
 from emr_platform.config import load_config
@@ -31,6 +32,11 @@ def test_instance_yaml_validates_against_dagster_and_uses_the_ecs_run_launcher()
     result = validate_config(EcsRunLauncher.config_type(), launcher["config"])
     assert result.success, result.errors
     assert instance["storage"]["postgres"]["postgres_db"]["password"] == {"env": di.ENV_PG_PASSWORD}
+    logs = instance["compute_logs"]
+    assert (logs["module"], logs["class"]) == ("dagster_aws.s3.compute_log_manager", "S3ComputeLogManager")
+    result = validate_config(S3ComputeLogManager.config_type(), logs["config"])
+    assert result.success, result.errors
+    assert logs["config"]["prefix"] == {"env": di.ENV_COMPUTE_LOGS_PREFIX}
 
 
 def test_task_definitions_carry_the_rendered_files_and_the_database_secret(prod):
@@ -52,9 +58,14 @@ def test_each_code_location_runs_its_team_module_with_the_team_task_role(prod):
     for team in load_config("prod").teams:
         shell, flag, command = _containers(prod)[f"emr-platform-prod-dagster-code-{team}"]["command"]
         assert (shell, flag) == ("sh", "-c")
-        assert f"-m {di.code_module(team)} --location-name {team}" in command
+        assert f"-m {di.code_locations()[team]} --location-name {team}" in command
         context = json.loads(command.split("--container-context '")[1].rstrip("'"))
-        assert context == {"ecs": {"task_role_arn": f"arn:aws:iam:us-east-1:123456789012:role/emr-platform-prod-{team}-dagster"}}
+        assert context["ecs"]["task_role_arn"] == f"arn:aws:iam::123456789012:role/emr-platform-prod-{team}-dagster"
+        # Its runs write compute logs under the team's own logs prefix, as its code server does.
+        own_logs = f"{di.ENV_COMPUTE_LOGS_PREFIX}={team}/dagster/compute-logs"
+        assert context["ecs"]["env_vars"] == [own_logs]
+        env = {e["name"]: e["value"] for e in _containers(prod)[f"emr-platform-prod-dagster-code-{team}"]["environment"]}
+        assert f"{di.ENV_COMPUTE_LOGS_PREFIX}={env[di.ENV_COMPUTE_LOGS_PREFIX]}" == own_logs
         EcsContainerContext.create_from_config(context)  # dagster-aws accepts it
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emr_platform import naming
+from emr_platform import naming, tags
 from emr_platform.config import ConfigError, available_stages, load_config
 from tests.infra.synth import synthesize
 
@@ -31,7 +31,7 @@ STAGE_TYPES = {
     "aws:s3/bucketPolicy:BucketPolicy": 3,
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 3,
     "aws:emr/securityConfiguration:SecurityConfiguration": 1,
-    "aws:costexplorer/costAllocationTag:CostAllocationTag": len(naming.COST_TAGS),
+    "aws:costexplorer/costAllocationTag:CostAllocationTag": len(tags.COST_TAGS),
     "aws:sns/topic:Topic": 1,
     "aws:secretsmanager/secret:Secret": 1,
 }
