@@ -172,3 +172,17 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
             severity="ERROR",
             metadata={k: {"raw_value": v, "type": "__infer__"} for k, v in metadata.items()},
         )
+
+
+def run_sql() -> None:
+    """Run the Spark SQL query of Pipes extras ``sql`` as a job: every input is a temporary view
+    named like the input, the query's result is the table written, reported like ``run``'s."""
+    with open_dagster_pipes(message_writer=message_writer()) as pipes:
+        query = pipes.extras["sql"]
+
+        def transform(spark: SparkSession, inputs: dict[str, DataFrame], params: dict[str, Any]) -> DataFrame:
+            for name, frame in inputs.items():
+                frame.createOrReplaceTempView(name)
+            return spark.sql(query)
+
+        _run(pipes, transform)

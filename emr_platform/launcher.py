@@ -23,6 +23,8 @@ from emr_platform.pricing import Usage
 from emr_platform.settings import JobSize, LakeSettings, PlatformSettings, SettingsModel
 
 JOBKIT = Path(__file__).resolve().parents[1] / "assets" / "jobkit.py"
+# The job script of every SQL asset: runs the SQL of the Pipes extras through jobkit.
+SQL_JOB = JOBKIT.parent / "sql_job.py"
 
 SparkResult = dg.MaterializeResult | dg.AssetCheckResult
 
@@ -48,8 +50,9 @@ class SparkJob:
 
     ``inputs`` maps input names to ``{"uri": ..., "format": "parquet" | "csv"}``;
     ``output`` is the URI the script writes parquet to; ``checks`` are
-    :meth:`emr_platform.spec.CheckSpec.payload` dicts; ``tags`` (team, asset, substrate,
-    stage, run id) go on every AWS resource the launch creates.
+    :meth:`emr_platform.spec.CheckSpec.payload` dicts; ``sql`` is the query of a SQL asset
+    (``script`` is then :data:`SQL_JOB`); ``tags`` (team, asset, substrate, stage, run id) go
+    on every AWS resource the launch creates.
     """
 
     team: str
@@ -63,6 +66,7 @@ class SparkJob:
     params: dict[str, Any]
     timeout_seconds: int
     tags: dict[str, str] = field(default_factory=dict)
+    sql: str | None = None
 
     @property
     def name(self) -> str:
@@ -78,6 +82,7 @@ class SparkJob:
             "output": self.output,
             "checks": self.checks,
             "params": self.params,
+            **({"sql": self.sql} if self.sql is not None else {}),
         }
 
     def client_token(self, run_id: str, attempt: int = 0) -> str:

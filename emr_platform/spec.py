@@ -15,7 +15,7 @@ import dagster as dg
 
 from emr_platform import lake, tags
 from emr_platform.config import PlatformConfig, SubstrateName
-from emr_platform.launcher import SparkJob
+from emr_platform.launcher import SQL_JOB, SparkJob
 from emr_platform.settings import JobSize
 
 
@@ -89,22 +89,30 @@ class Source:
 class SparkAssetSpec:
     """A Spark asset ``[team, domain, table]``; the team comes from the code location.
 
-    ``script`` is a path relative to the team's package. ``inputs`` maps the names the
-    script reads to upstream asset keys (``"team/domain/table"``, any team) or sources.
-    ``job_size`` and ``substrate`` default to the team's; ``timeout_seconds`` to
-    ``execution.timeout_seconds``.
+    Exactly one of ``script`` and ``sql``: ``script`` is a PySpark job script, a path relative to
+    the team's package (or absolute); ``sql`` is a Spark SQL query whose result is the table, with
+    every input readable as a temporary view of its name (run by the platform's ``assets/sql_job.py``).
+    ``inputs`` maps the names the job reads to upstream asset keys (``"team/domain/table"``, any
+    team) or sources. ``job_size`` and ``substrate`` default to the team's; ``timeout_seconds`` to
+    ``execution.timeout_seconds``. Raises ``ValueError`` unless exactly one of ``script`` and
+    ``sql`` is given.
     """
 
     domain: str
     table: str
-    script: str
     description: str
+    script: str | None = field(default=None, kw_only=True)
+    sql: str | None = field(default=None, kw_only=True)
     inputs: dict[str, str | Source] = field(default_factory=dict)
     checks: tuple[CheckSpec, ...] = (non_empty(),)
     params: dict[str, Any] = field(default_factory=dict)
     job_size: str | None = None
     substrate: SubstrateName | None = None
     timeout_seconds: int | None = None
+
+    def __post_init__(self):
+        if (self.script is None) == (self.sql is None):
+            raise ValueError(f"{self.domain}/{self.table}: give exactly one of script and sql")
 
     def upstream_keys(self) -> dict[str, dg.AssetKey]:
         return {
@@ -158,6 +166,7 @@ class ResolvedSparkAsset:
             size=self.size,
             checks=[check.payload() for check in self.spec.checks],
             params=self.spec.params,
+            sql=self.spec.sql,
             timeout_seconds=self.timeout_seconds,
             tags={**self.tags, tags.ASSET: self.key.to_user_string(), tags.RUN_ID: run_id},
         )
@@ -166,12 +175,13 @@ class ResolvedSparkAsset:
 def resolve(config: PlatformConfig, team: str, spec: SparkAssetSpec, base_dir: Path) -> ResolvedSparkAsset:
     """``spec`` of ``team`` (job scripts relative to ``base_dir``) resolved against ``config``.
 
-    Raises ``ConfigError`` for an undeclared team and ``FileNotFoundError`` naming the asset
-    when its job script does not exist.
+    A SQL asset's script is the platform's :data:`~emr_platform.launcher.SQL_JOB`. Raises
+    ``ConfigError`` for an undeclared team and ``FileNotFoundError`` naming the asset when its
+    job script does not exist.
     """
     settings = config.team(team)
     key = dg.AssetKey([team, spec.domain, spec.table])
-    script = Path(base_dir) / spec.script
+    script = SQL_JOB if spec.sql is not None else Path(base_dir) / spec.script
     if not script.is_file():
         raise FileNotFoundError(f"{key.to_user_string()}: job script {script} not found")
     size_name = spec.job_size or settings.job_size

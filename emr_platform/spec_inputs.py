@@ -13,8 +13,10 @@ from collections.abc import Callable, Collection, Sequence
 from emr_platform.config import PlatformConfig
 from emr_platform.spec import SparkAssetSpec
 
-# team -> the keys "team/domain/table" its code location declares
-DeclaredKeys = Callable[[str], Collection[str]]
+# team -> the keys "team/domain/table" its code location declares (None: unknown, its location does not load)
+DeclaredKeys = Callable[[str], Collection[str] | None]
+# (spec, *field path) -> "<file>:<line> attributes.<field>" of a spec declared in YAML, else None
+Locate = Callable[..., str | None]
 
 
 def input_problems(
@@ -23,22 +25,24 @@ def input_problems(
     specs: Sequence[SparkAssetSpec],
     label: str,
     declared_keys: DeclaredKeys | None = None,
+    locate: Locate | None = None,
 ) -> list[str]:
     """One line per bad input of ``specs`` (team ``team``): ``<label>: <asset key>.inputs.<name>: expected ..., got ...``.
 
-    ``label`` names the team's package (``assets/analytics``). Inputs of the team's own assets
+    ``label`` names the team's package (``assets/analytics``); for a spec declared in YAML,
+    ``locate(spec, "inputs", name)`` names its file, line and field instead. Inputs of the team's own assets
     are checked against ``specs``; inputs of an upstream team against ``declared_keys(upstream)``
     when it is given (the library does not import other teams' packages itself).
     """
     own = {f"{team}/{spec.domain}/{spec.table}" for spec in specs}
     upstream = config.teams[team].upstream_teams
-    known: dict[str, Collection[str]] = {team: own}
+    known: dict[str, Collection[str] | None] = {team: own}
     problems = []
     for spec in specs:
         for name, ref in spec.inputs.items():
             if not isinstance(ref, str):
                 continue  # a Source: a file of a dataset in config.yml's sources
-            where = f"{label}: {team}/{spec.domain}/{spec.table}.inputs.{name}"
+            where = (locate and locate(spec, "inputs", name)) or f"{label}: {team}/{spec.domain}/{spec.table}.inputs.{name}"
             owner = ref.split("/")[0]
             if len(ref.split("/")) != 3 or not all(ref.split("/")):
                 problems.append(f"{where}: expected an asset key 'team/domain/table', got {ref!r}")
@@ -49,9 +53,10 @@ def input_problems(
                 )
             elif owner in known or declared_keys is not None:
                 if owner not in known:
-                    known[owner] = frozenset(declared_keys(owner))
+                    declared = declared_keys(owner)
+                    known[owner] = None if declared is None else frozenset(declared)
                 keys = known[owner]
-                if ref not in keys:
+                if keys is not None and ref not in keys:
                     close = difflib.get_close_matches(ref, sorted(keys), n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
                     problems.append(f"{where}: expected an asset key that code location {owner} declares{hint}, got {ref!r}")

@@ -58,7 +58,9 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
     locations = {}
     for team in teams:
         module = importlib.import_module(f"assets.{team.replace('-', '_')}")
-        locations[team] = team_definitions(team, module.SPECS, Path(module.__file__).parent, config=config)
+        locations[team] = team_definitions(
+            team, module.SPECS, Path(module.__file__).parent, config=config, package=module.__name__
+        )
     return locations
 
 

@@ -81,7 +81,9 @@ def test_dev_stage_puts_assets_on_their_declared_substrates():
 
     config = load_config("dev")
     for team, module in (("data-engineering", data_engineering), ("analytics", analytics)):
-        defs = team_definitions(team, module.SPECS, module.__file__.rsplit("/", 1)[0], config=config)
+        defs = team_definitions(
+            team, module.SPECS, module.__file__.rsplit("/", 1)[0], config=config, package=module.__name__
+        )
         substrate = config.teams[team].substrate
         for node in own_specs(defs).values():
             assert node.tags["substrate"] == substrate

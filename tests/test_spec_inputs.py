@@ -74,20 +74,21 @@ def test_catalog_reads_each_team_package_specs():
 
 def test_a_typo_in_another_teams_key_fails_the_team_modules_own_load(tmp_path):
     """The team modules hand the catalogue to the factory: importing assets.analytics with a misspelt
-    data-engineering key fails in a fresh interpreter, naming the spec."""
+    data-engineering key in its defs.yaml fails in a fresh interpreter, naming the file, line and field."""
     root = tmp_path / "platform"
     for name in ("emr_platform", "resources", "assets", "stages"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
-    module = root / "assets" / "analytics" / "__init__.py"
-    module.write_text(module.read_text().replace('"data-engineering/core/flights_clean"', '"data-engineering/core/flights_cleen"'))
+    declared = root / "assets" / "analytics" / "defs" / "performance" / "carrier_monthly" / "defs.yaml"
+    declared.write_text(declared.read_text().replace("data-engineering/core/flights_clean", "data-engineering/core/flights_cleen"))
     env = {k: v for k, v in os.environ.items() if k != "EMR_PLATFORM_STAGE"} | {"PYTHONPATH": str(root)}
     done = subprocess.run(
         [sys.executable, "-c", "import assets.analytics"], cwd=root, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 1
     assert (
-        "assets/analytics: analytics/performance/carrier_monthly.inputs.flights: expected an asset key that code "
+        "assets/analytics/defs/performance/carrier_monthly/defs.yaml:9 attributes.inputs.flights: "
+        "expected an asset key that code "
         "location data-engineering declares (did you mean 'data-engineering/core/flights_clean'?), "
         "got 'data-engineering/core/flights_cleen'"
     ) in done.stderr

@@ -1,5 +1,7 @@
 """Builds a team's code location (one ``Definitions``) from its Spark asset specs.
 
+The specs are the team package's Python ``SPECS`` plus one per ``SparkAsset`` component declared
+in a ``defs.yaml`` under the package's ``defs/`` folder (:mod:`emr_platform.locations.components`).
 Policy applied here, once, for every asset: key ``[team, domain, table]``, group = domain,
 owners (``team:<team>`` plus the team's owners from config), kinds (``spark`` + substrate),
 tags (team, substrate, stage), asset check specs, and the launcher resource of the
@@ -8,6 +10,7 @@ asset's substrate. Each spec is resolved once (:func:`emr_platform.spec.resolve`
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import dagster as dg
 from emr_platform import naming, substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher
+from emr_platform.locations.components import SparkAsset
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, resolve
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources import launcher_resources
@@ -63,25 +67,68 @@ def upstream_specs(config: PlatformConfig, team: str, resolved: Sequence[Resolve
     ]
 
 
+DEFS_FOLDER = "defs"
+
+
+def defs_components(package: str | None) -> list[SparkAsset]:
+    """The ``SparkAsset`` components declared under ``<package>/defs/`` (none without that folder),
+    in path order. Raises the component's error (file, line, field) for a bad ``defs.yaml``."""
+    if package is None:
+        return []
+    module = importlib.import_module(package)
+    if not (Path(module.__file__).parent / DEFS_FOLDER / "__init__.py").is_file():
+        return []
+    defs_module = importlib.import_module(f"{package}.{DEFS_FOLDER}")
+    tree = dg.ComponentTree.from_module(defs_module, project_root=Path(module.__file__).parent)
+    return tree.get_all_components(of_type=SparkAsset)
+
+
+def duplicate_problems(team: str, specs: Sequence[SparkAssetSpec], where, label: str) -> list[str]:
+    """One line per asset key declared more than once (in Python and YAML, or twice in YAML)."""
+    seen: set[tuple[str, str]] = set()
+    problems = []
+    for spec in specs:
+        key = (spec.domain, spec.table)
+        if key in seen:
+            place = where(spec, "table") or label
+            problems.append(f"{place}: asset {team}/{spec.domain}/{spec.table} is declared more than once")
+        seen.add(key)
+    return problems
+
+
 def team_definitions(
     team: str,
     specs: Sequence[SparkAssetSpec],
     base_dir: Path | str,
     config: PlatformConfig | None = None,
     declared_keys: DeclaredKeys | None = None,
+    package: str | None = None,
 ) -> dg.Definitions:
     """The code location of ``team``: its Spark assets, one job materializing all of them, and launchers.
 
-    ``base_dir`` is the team package's folder (job scripts are relative to it);
-    ``declared_keys(team)`` gives the asset keys another team's location declares (see
-    ``assets/catalog.py``). Raises ``ConfigError`` when ``team`` is not declared in config.yml,
-    or a spec's input is not a declared asset of the team or of its ``upstream_teams``;
-    ``FileNotFoundError`` for a missing job script.
+    ``specs`` are the team's Python specs; given ``package`` (the team package's module name),
+    the ``SparkAsset`` components of its ``defs/`` folder are added. ``base_dir`` is the team
+    package's folder (job scripts are relative to it); ``declared_keys(team)`` gives the asset
+    keys another team's location declares (see ``assets/catalog.py``). Raises ``ConfigError``
+    when ``team`` is not declared in config.yml, or a spec's input is not a declared asset of
+    the team or of its ``upstream_teams`` (naming the ``defs.yaml`` file and line of a YAML
+    asset); ``FileNotFoundError`` for a missing job script; ``SparkAssetError`` for a bad ``defs.yaml``.
     """
     config = config or load_config()
     config.team(team)
     base_dir = Path(base_dir)
-    problems = input_problems(config, team, specs, f"{base_dir.parent.name}/{base_dir.name}", declared_keys)
+    components = defs_components(package)
+    specs = [*specs, *(component.spec() for component in components)]
+    yaml_fields = {(c.domain, c.table): c.where for c in components}
+
+    def where(spec: SparkAssetSpec, *field_path: str) -> str | None:
+        locate = yaml_fields.get((spec.domain, spec.table))
+        return locate(*field_path) if locate else None
+
+    label = f"{base_dir.parent.name}/{base_dir.name}"
+    problems = duplicate_problems(team, specs, where, label) + input_problems(
+        config, team, specs, label, declared_keys, where
+    )
     if problems:
         raise ConfigError(problems)
     resolved = [resolve(config, team, spec, Path(base_dir)) for spec in specs]

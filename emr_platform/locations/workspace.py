@@ -14,11 +14,11 @@ from emr_platform.workspace import workspace_locations
 
 def location_definitions(name: str, module_name: str, config: PlatformConfig | None = None) -> dg.Definitions:
     """A code location's ``Definitions``: the module's ``defs``, or, given ``config``, a team's
-    ``SPECS`` rebuilt on it (how tests and benchmarks point a pipeline at another lake)."""
+    ``SPECS`` and ``defs/`` YAML rebuilt on it (how tests and benchmarks point a pipeline at another lake)."""
     module = importlib.import_module(module_name)
     if config is None or not hasattr(module, "SPECS"):
         return module.defs
-    return team_definitions(name, module.SPECS, Path(module.__file__).parent, config=config)
+    return team_definitions(name, module.SPECS, Path(module.__file__).parent, config=config, package=module_name)
 
 
 def load_locations(root: Path = REPO_ROOT) -> dict[str, dg.Definitions]:
