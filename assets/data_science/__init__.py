@@ -32,4 +32,6 @@ SPECS = [
     ),
 ]
 
-defs = team_definitions("data-science", SPECS, Path(__file__).parent, declared_keys=declared_keys)
+defs = team_definitions(
+    "data-science", SPECS, Path(__file__).parent, declared_keys=declared_keys, package=__name__
+)

@@ -156,7 +156,7 @@ class _Source:
         if self.tree is None:
             return f"{self.yaml}: {dotted}"
         position, _ = self.tree.lookup_closest_and_path(["attributes", *field_path], trace=None)
-        return f"{_display(self.yaml)}:{position.start.line} {dotted}"
+        return f"{display_path(self.yaml)}:{position.start.line} {dotted}"
 
     def error(self, field_path: Sequence[str | int], message: str) -> SparkAssetError:
         return SparkAssetError(f"{self.where(field_path)}: {message}")
@@ -195,7 +195,7 @@ class _Source:
         except sql_parse.SqlSyntaxError as error:
             where = self.where(["sql"])
             if is_file and error.line:
-                where = f"{_display(self.folder / component.sql)}:{error.line} (attributes.sql of {_display(self.yaml)})"
+                where = f"{display_path(self.folder / component.sql)}:{error.line} (attributes.sql of {display_path(self.yaml)})"
             raise SparkAssetError(f"{where}: Spark cannot parse the SQL: {error.message}") from None
         unknown = sorted(parsed.relations - set(component.inputs))
         if unknown:
@@ -232,7 +232,7 @@ class SparkAsset(dg.Component):
     def load(cls, attributes: SparkAssetModel | None, context: dg.ComponentLoadContext) -> SparkAsset:
         source = _Source(context)
         if attributes is None:
-            raise SparkAssetError(f"{_display(source.yaml)}: attributes: expected domain, table, description and script or sql")
+            raise SparkAssetError(f"{display_path(source.yaml)}: attributes: expected domain, table, description and script or sql")
         source.check(attributes)
         return cls(attributes, source)
 
@@ -279,9 +279,9 @@ class SparkAsset(dg.Component):
         return dg.Definitions()
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path | str) -> str:
     """``path`` relative to the working directory when it lies inside it (as a reader types it)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)

@@ -11,15 +11,17 @@ asset's substrate. Each spec is resolved once (:func:`emr_platform.spec.resolve`
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
+from dagster.components.core.component_tree import ComponentTreeException
 
 from emr_platform import naming, substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher
-from emr_platform.locations.components import SparkAsset
+from emr_platform.locations.components import SparkAsset, SparkAssetError, display_path
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, resolve
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources import launcher_resources
@@ -80,7 +82,14 @@ def defs_components(package: str | None) -> list[SparkAsset]:
         return []
     defs_module = importlib.import_module(f"{package}.{DEFS_FOLDER}")
     tree = dg.ComponentTree.from_module(defs_module, project_root=Path(module.__file__).parent)
-    return tree.get_all_components(of_type=SparkAsset)
+    try:
+        return tree.get_all_components(of_type=SparkAsset)
+    except ComponentTreeException as error:
+        # Dagster's message is the folder tree; the file, line and field are in its cause.
+        cause = error.__cause__ or error
+        if isinstance(cause, SparkAssetError):
+            raise cause from None
+        raise SparkAssetError(schema_errors(cause) or f"{package}.{DEFS_FOLDER}: a defs.yaml does not load: {cause}") from None
 
 
 def duplicate_problems(team: str, specs: Sequence[SparkAssetSpec], where, label: str) -> list[str]:
@@ -94,6 +103,17 @@ def duplicate_problems(team: str, specs: Sequence[SparkAssetSpec], where, label:
             problems.append(f"{place}: asset {team}/{spec.domain}/{spec.table} is declared more than once")
         seen.add(key)
     return problems
+
+
+# How Dagster words a schema error of a defs.yaml (pydantic's, with the source position added).
+_SCHEMA_ERROR = re.compile(r"`(?P<field>[^`]+?) at (?P<file>[^`]+?):(?P<line>\d+)`\n\s+(?P<message>.+?)(?: \[type=|$)", re.M)
+
+
+def schema_errors(error: Exception) -> str:
+    """``<file>:<line> attributes.<field>: <message>`` per schema error of ``error``, one a line ('' if none)."""
+    return "\n".join(
+        f"{display_path(m['file'])}:{m['line']} {m['field']}: {m['message']}" for m in _SCHEMA_ERROR.finditer(str(error))
+    )
 
 
 def team_definitions(

@@ -1,0 +1,183 @@
+"""The ``SparkAsset`` YAML component: the same definitions as a Python spec, and every bad
+``defs.yaml`` failing the location load with its file, line and field."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.catalog import declared_keys
+from emr_platform.config import ConfigError, load_config
+from emr_platform.launcher import SQL_JOB
+from emr_platform.locations.components import VALIDATION_ENV, SparkAssetError
+from emr_platform.locations.factory import defs_components, team_definitions
+from emr_platform.locations.workspace import location_definitions
+from emr_platform.spec import SparkAssetSpec, between, non_empty, not_null, references, unique
+
+REPO = Path(__file__).resolve().parents[1]
+CARRIER_MONTHLY = REPO / "assets" / "analytics" / "defs" / "performance" / "carrier_monthly"
+_packages = itertools.count()
+
+
+def asset_facts(defs: dg.Definitions, key: str) -> dict:
+    """Everything the factory decides for one asset, as plain values."""
+    asset = defs.resolve_assets_def(dg.AssetKey(key.split("/")))
+    spec = next(iter(asset.specs))
+    return {
+        "key": spec.key,
+        "description": spec.description,
+        "deps": sorted(dep.asset_key.to_user_string() for dep in spec.deps),
+        "owners": spec.owners,
+        "kinds": sorted(spec.kinds),
+        "tags": spec.tags,
+        "group": spec.group_name,
+        "metadata": {k: str(v) for k, v in spec.metadata.items()},
+        "checks": sorted((c.name, c.description) for c in asset.check_specs),
+        "resources": sorted(asset.required_resource_keys),
+    }
+
+
+@pytest.mark.parametrize("stage", ["local", "dev"])
+def test_yaml_and_python_routes_give_equal_definitions(stage):
+    """carrier_monthly (SQL) and route_delays_daily (PySpark script) in YAML, and the same specs in
+    Python, through the same factory: equal specs, equal asset definitions."""
+    config = load_config(stage)
+    sql = (CARRIER_MONTHLY / "carrier_monthly.sql").read_text()
+    python = {
+        "analytics/performance/carrier_monthly": SparkAssetSpec(
+            domain="performance",
+            table="carrier_monthly",
+            sql=sql,
+            description="Per carrier and month: flights, cancellations, on-time rate (arrival delay <= 15 min), mean arrival delay.",
+            inputs={"flights": "data-engineering/core/flights_clean", "airlines": "data-engineering/raw/airlines"},
+            checks=(
+                non_empty(),
+                not_null("carrier", "carrier_name", "month"),
+                unique("carrier", "month"),
+                between("on_time_rate", 0, 1),
+                between("month", 1, 12),
+                references("carrier", "airlines"),
+            ),
+        ),
+        "data-engineering/core/route_delays_daily": SparkAssetSpec(
+            domain="core",
+            table="route_delays_daily",
+            script="defs/core/route_delays_daily/route_delays_daily.py",
+            description="Per origin, destination and day: flights, mean and p95 departure delay (minutes).",
+            inputs={"flights": "data-engineering/core/flights_clean"},
+            checks=(
+                non_empty(),
+                not_null("origin", "dest", "flight_date"),
+                unique("origin", "dest", "flight_date"),
+                between("flights", 1, 200),
+                between("p95_dep_delay", -120, 24 * 60),
+            ),
+        ),
+    }
+    for key, spec in python.items():
+        team = key.split("/")[0]
+        module = f"assets.{team.replace('-', '_')}"
+        (component,) = [c for c in defs_components(module) if c.table == spec.table]
+        assert component.spec() == spec
+        from_yaml = location_definitions(team, module, config)
+        package = sys.modules[module]
+        from_python = team_definitions(team, [*package.SPECS, spec], Path(package.__file__).parent, config=config)
+        assert asset_facts(from_yaml, key) == asset_facts(from_python, key)
+        assert from_yaml.resolve_asset_graph().get_all_asset_keys() == from_python.resolve_asset_graph().get_all_asset_keys()
+    facts = asset_facts(location_definitions("analytics", "assets.analytics", config), "analytics/performance/carrier_monthly")
+    assert facts["metadata"]["job_script"].endswith(f"{SQL_JOB}')")
+    assert facts["owners"] == ["team:analytics", "analytics@example.com"]
+
+
+def team_package(tmp_path: Path, monkeypatch, files: dict[str, str]) -> tuple[str, Path]:
+    """A fresh importable team package ``(module name, folder)`` holding ``files`` (relative paths)."""
+    name = f"yaml_team_{next(_packages)}"
+    folder = tmp_path / name
+    for path, text in {"__init__.py": "", "defs/__init__.py": "", **files}.items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(textwrap.dedent(text))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return name, folder
+
+
+def load(tmp_path, monkeypatch, defs_yaml: str, **files: str) -> dg.Definitions:
+    """analytics' location built from one ``defs/a/defs.yaml`` (plus ``files`` beside it)."""
+    package, folder = team_package(
+        tmp_path, monkeypatch, {"defs/a/defs.yaml": defs_yaml, **{f"defs/a/{k}": v for k, v in files.items()}}
+    )
+    return team_definitions(
+        "analytics", [], folder, config=load_config("local"), declared_keys=declared_keys, package=package
+    )
+
+
+GOOD = """\
+type: emr_platform.locations.SparkAsset
+attributes:
+  domain: d
+  table: t
+  description: A test table.
+  sql: SELECT carrier, name FROM airlines
+  inputs:
+    airlines: data-engineering/raw/airlines
+"""
+
+
+def test_a_good_defs_yaml_loads(tmp_path, monkeypatch):
+    defs = load(tmp_path, monkeypatch, GOOD)
+    assert dg.AssetKey(["analytics", "d", "t"]) in defs.resolve_asset_graph().get_all_asset_keys()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("  table: t", "  table: t\n  tabel: x"), r"a/defs\.yaml:5 attributes\.tabel: Extra inputs are not permitted"),
+        (("  table: t", "  table: t\n  timeout_seconds: soon"), r"a/defs\.yaml:5 attributes\.timeout_seconds: Input should be a valid integer"),
+        (("  table: t", "  table: t\n  checks: [{unique: [a], not_null: [b]}]"), r"a/defs\.yaml:5 attributes\.checks\.0.*: Value error, a check is `non_empty` or a mapping with exactly one of"),
+        (("  sql: SELECT carrier, name FROM airlines", "  script: missing.py"),
+         r"a/defs\.yaml:6 attributes\.script: job script .*missing\.py not found"),
+        (("  sql: SELECT carrier, name FROM airlines", "  sql: missing.sql"),
+         r"a/defs\.yaml:6 attributes\.sql: SQL file .*missing\.sql not found"),
+        (("data-engineering/raw/airlines", "data-engineering/raw/airlinez"),
+         r"a/defs\.yaml:8 attributes\.inputs\.airlines: expected an asset key that code location data-engineering "
+         r"declares \(did you mean 'data-engineering/raw/airlines'\?\), got 'data-engineering/raw/airlinez'"),
+        (("data-engineering/raw/airlines", "data-science/models/delay_model"),
+         r"a/defs\.yaml:8 attributes\.inputs\.airlines: expected an asset of analytics or of its upstream_teams"),
+    ],
+    ids=["unknown field", "wrong type", "two kinds in one check", "missing script", "missing sql file",
+         "unknown input key", "input of a team not upstream"],
+)
+def test_a_bad_defs_yaml_fails_the_load_naming_file_line_and_field(tmp_path, monkeypatch, change, expected):
+    with pytest.raises((ConfigError, SparkAssetError), match=expected):
+        load(tmp_path, monkeypatch, GOOD.replace(*change))
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT carrier, name FROM airlines JOIN planes USING (carrier)",
+         r"a/defs\.yaml:6 attributes\.sql: the SQL reads planes, which no input declares \(declared: airlines\)"),
+        ("SELECT carrier,\n  count(*)\nFORM airlines GROUP BY carrier",
+         r"a/q\.sql:3 \(attributes\.sql of .*a/defs\.yaml\): Spark cannot parse the SQL: \[PARSE_SYNTAX_ERROR\]"),
+    ],
+    ids=["undeclared view", "does not parse"],
+)
+def test_sql_is_checked_by_sparks_parser_under_dg_check_defs(tmp_path, monkeypatch, sql, expected):
+    """Loading under ``dg check defs`` (its environment variable set) parses the SQL with Spark's
+    parser; the reads must be inputs. A plain load does not start a JVM for it."""
+    bad = GOOD.replace("  sql: SELECT carrier, name FROM airlines", "  sql: q.sql")
+    load(tmp_path / "plain", monkeypatch, bad, **{"q.sql": sql})
+    monkeypatch.setenv(VALIDATION_ENV, "1")
+    with pytest.raises(SparkAssetError, match=expected):
+        load(tmp_path / "checked", monkeypatch, bad, **{"q.sql": sql})
+
+
+def test_an_asset_declared_in_python_and_yaml_is_an_error(tmp_path, monkeypatch):
+    package, folder = team_package(tmp_path, monkeypatch, {"defs/a/defs.yaml": GOOD})
+    spec = SparkAssetSpec(domain="d", table="t", sql="SELECT 1 AS one", description="again")
+    with pytest.raises(ConfigError, match=r"a/defs\.yaml:4 attributes\.table: asset analytics/d/t is declared more than once"):
+        team_definitions("analytics", [spec], folder, config=load_config("local"), package=package)
