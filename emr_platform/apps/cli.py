@@ -31,9 +31,11 @@ files_app = typer.Typer(
     help="Browse, transfer, preview and remove files in a team's lake prefix.", no_args_is_help=True
 )
 team_app = typer.Typer(help="Add teams.", no_args_is_help=True)
+asset_app = typer.Typer(help="Add Spark assets declared in YAML (SQL or PySpark).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(files_app, name="files")
 app.add_typer(team_app, name="team")
+app.add_typer(asset_app, name="asset")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep and logs
 _state: dict[str, Path | None] = {"root": None}
@@ -353,6 +355,44 @@ def team_new(
         f"code location [bold]{name}[/bold] (module assets.{request.package}); "
         "`dagster dev -w workspace.yaml` shows it."
     )
+
+
+# asset ---------------------------------------------------------------------------------------
+
+
+@asset_app.command("new")
+def asset_new(
+    table: str = typer.Argument(..., help="The table: the asset key's last part (lower_snake)."),
+    team: str = TeamOption,
+    domain: str = typer.Option(..., "--domain", "-d", help="The asset key's middle part (lower_snake)."),
+    sql: bool = typer.Option(False, "--sql", help="A Spark SQL asset (a .sql file); default: a PySpark script."),
+    inputs: list[str] = typer.Option(
+        [], "--input", "-i", help="name=team/domain/table: an input, a view of that name in SQL (repeatable)."
+    ),
+    description: str = typer.Option("", help="What one row of the table is."),
+) -> None:
+    """Scaffold assets/<team>/defs/<domain>/<table>/: a defs.yaml and its .sql (or .py) file."""
+    from emr_platform.apps.scaffold import AssetRequest, new_asset
+
+    with _clean_errors():
+        pairs = dict(item.split("=", 1) for item in inputs if "=" in item)
+        if len(pairs) != len(inputs):
+            raise ConfigError([f"--input: expected name=team/domain/table, got {inputs!r}"])
+        written = new_asset(AssetRequest(team, domain, table, sql, pairs, description), root=_root())
+    for path in written:
+        console.print(f"[green]wrote[/green] {_escape(str(path))}", highlight=False)
+    console.print(
+        f"asset [bold]{team}/{domain}/{table}[/bold]: check it with `dg check yaml` in assets/{team.replace('-', '_')}/, "
+        "then Reload definitions in the UI."
+    )
+
+
+@asset_app.command("schema")
+def asset_schema() -> None:
+    """Print the JSON Schema of a SparkAsset defs.yaml (committed as defs.schema.json)."""
+    from emr_platform.locations.components import defs_schema
+
+    print(json.dumps(defs_schema(), indent=2))
 
 
 if __name__ == "__main__":

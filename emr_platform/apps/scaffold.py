@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import re
+import shutil
 import sys
 from dataclasses import dataclass, field
 from io import StringIO
@@ -26,27 +27,61 @@ EXAMPLE_DOMAIN = "examples"
 # Not a standard-library module name: the script's folder comes first on sys.path when it runs.
 EXAMPLE_TABLE = "squares"
 
-INIT_TEMPLATE = '''"""Code location of team {name}: one SparkAssetSpec per asset in SPECS, job scripts in jobs/."""
+INIT_TEMPLATE = '''"""Code location of team {name}: Spark assets declared in YAML under defs/ (one folder per asset,
+`emr-platform asset new --team {name}`), and Python SparkAssetSpecs in SPECS if any."""
 
 from pathlib import Path
 
+from assets.catalog import declared_keys
 from emr_platform.locations.factory import team_definitions
-from emr_platform.spec import SparkAssetSpec, non_empty, not_null, unique
+from emr_platform.spec import SparkAssetSpec
 
-SPECS = [
-    SparkAssetSpec(
-        domain="{domain}",
-        table="{table}",
-        script="jobs/{table}.py",
-        description="Example: the numbers 1 to 100 with their squares. Replace with the team's first real asset.",
-        checks=(non_empty(), not_null("n", "square"), unique("n")),
-    ),
-]
+SPECS: list[SparkAssetSpec] = []
 
-defs = team_definitions("{name}", SPECS, Path(__file__).parent)
+defs = team_definitions("{name}", SPECS, Path(__file__).parent, declared_keys=declared_keys, package=__name__)
 '''
 
-JOB_TEMPLATE = '''"""Example job: the numbers 1 to 100 and their squares (a spec's inputs arrive as inputs[name])."""
+DEFS_INIT_TEMPLATE = '''"""YAML-declared Spark assets of team {name}: one folder per asset with its defs.yaml."""
+'''
+
+DG_PROJECT_TEMPLATE = """# Team {name} as a dg project: its YAML assets live in defs/ (a Python package named `defs` seen
+# from this folder), its code location is the module assets.{package} (workspace.yaml).
+directory_type = "project"
+
+[project]
+root_module = "defs"
+defs_module = "defs"
+code_location_target_module = "assets.{package}"
+code_location_name = "{name}"
+registry_modules = ["emr_platform.locations"]
+"""
+
+# The JSON Schema of a defs.yaml (emr-platform asset schema), committed at the repository's root.
+DEFS_SCHEMA_FILE = "defs.schema.json"
+DG_WORKSPACE_FILE = "dg.toml"
+
+ASSET_TEMPLATE = """# yaml-language-server: $schema={schema}
+type: emr_platform.locations.SparkAsset
+attributes:
+  domain: {domain}
+  table: {table}
+  description: "{description}"
+  {body}: {table}.{suffix}
+  inputs:{inputs}
+  checks:
+    - non_empty
+    # - not_null: [column_a, column_b]
+    # - unique: [key_column]
+    # - between: {{column: month, low: 1, high: 12}}
+    # - references: {{column: carrier, input: airlines}}
+"""
+
+SQL_TEMPLATE = """-- {team}/{domain}/{table}: the query's result is the table; each input is a view named like the input.
+{query}
+"""
+EXAMPLE_QUERY = "SELECT id AS n, id * id AS square FROM range(1, 101)"
+
+JOB_TEMPLATE = '''"""{team}/{domain}/{table}: a PySpark job; each input arrives as inputs[name] (a DataFrame)."""
 
 from pyspark.sql import functions as F
 
@@ -54,12 +89,77 @@ import jobkit
 
 
 def transform(spark, inputs, params):
-    return spark.range(1, 101).select(F.col("id").alias("n"), (F.col("id") * F.col("id")).alias("square"))
+    {body}
 
 
 if __name__ == "__main__":
     jobkit.run(transform)
 '''
+EXAMPLE_BODY = 'return spark.range(1, 101).select(F.col("id").alias("n"), (F.col("id") * F.col("id")).alias("square"))'
+
+
+@dataclass(frozen=True)
+class AssetRequest:
+    """A new YAML Spark asset ``[team, domain, table]``: SQL (``sql=True``) or a PySpark script;
+    ``inputs`` maps view (or input) names to asset keys ``team/domain/table``."""
+
+    team: str
+    domain: str
+    table: str
+    sql: bool = True
+    inputs: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+def new_asset(request: AssetRequest, root: Path | str = REPO_ROOT) -> list[Path]:
+    """Write ``assets/<team>/defs/<domain>/<table>/defs.yaml`` and its ``<table>.sql`` (or ``.py``);
+    returns the files written. The query (or script) reads the first input, or makes an example
+    table without inputs. Raises ``ConfigError`` for an undeclared team, a team without a
+    ``defs/`` folder, a bad domain or table name, or an asset folder that exists.
+    """
+    root = Path(root)
+    load_config(root=root).team(request.team)
+    defs_dir = root / "assets" / request.team.replace("-", "_") / "defs"
+    if not (defs_dir / "__init__.py").is_file():
+        raise ConfigError([f"{defs_dir}: no defs/ package; create assets/<team>/defs/__init__.py (team new does)"])
+    for part, value in (("domain", request.domain), ("table", request.table)):
+        if not re.match(r"^[a-z][a-z0-9_]*$", value):
+            raise ConfigError([f"{value!r}: expected a {part} of lower-case letters, digits and underscores"])
+    folder = defs_dir / request.domain / request.table
+    if folder.exists():
+        raise ConfigError([f"{folder}: already exists"])
+    first = next(iter(request.inputs), None)
+    inputs = "".join(f"\n    {name}: {key}" for name, key in request.inputs.items()) or " {}"
+    schema = Path(*[".."] * len(folder.relative_to(root).parts)) / DEFS_SCHEMA_FILE
+    suffix = "sql" if request.sql else "py"
+    description = request.description or f"{request.table}: say what one row is. Replace the example query."
+    files = {
+        folder / "defs.yaml": ASSET_TEMPLATE.format(
+            schema=schema.as_posix(), domain=request.domain, table=request.table, description=description,
+            body="sql" if request.sql else "script", suffix=suffix, inputs=inputs,
+        ),
+    }
+    where = {"team": request.team, "domain": request.domain, "table": request.table}
+    if request.sql:
+        query = f"SELECT * FROM {first}" if first else EXAMPLE_QUERY
+        files[folder / f"{request.table}.sql"] = SQL_TEMPLATE.format(query=query, **where)
+    else:
+        body = f'return inputs["{first}"]' if first else EXAMPLE_BODY
+        files[folder / f"{request.table}.py"] = JOB_TEMPLATE.format(body=body, **where)
+    folder.mkdir(parents=True)
+    for path, text in files.items():
+        path.write_text(text)
+    return list(files)
+
+
+def _add_dg_project(root: Path, package: str) -> str | None:
+    """dg.toml's workspace with ``assets/<package>`` added to its projects; None without a dg.toml."""
+    path = root / DG_WORKSPACE_FILE
+    if not path.is_file():
+        return None
+    text = path.read_text()
+    entry = f'    {{ path = "assets/{package}" }},\n'
+    return re.sub(r"(projects = \[\n(?:.*\n)*?)(\])", lambda m: m.group(1) + entry + m.group(2), text, count=1)
 
 
 @dataclass(frozen=True)
@@ -193,7 +293,9 @@ def check_name(name: str, root: Path | str = REPO_ROOT) -> None:
 def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
     """Add team ``request.name`` to ``<root>/config.yml`` and ``<root>/workspace.yaml`` (after the last
     team's location, so ``platform`` stays last) and scaffold
-    ``<root>/assets/<name_with_underscores>/`` with one example Spark asset ``[name, examples, squares]``.
+    ``<root>/assets/<name_with_underscores>/`` in the YAML form: ``__init__.py`` (the location),
+    ``defs/`` with one example SQL asset ``[name, examples, squares]``, and ``dg.toml`` (a dg project,
+    added to the repository's dg workspace).
 
     Raises ``ConfigError`` for an invalid or taken name, or when any stage fails to validate with
     the new team (e.g. an unknown job size or upstream team); then nothing is left changed.
@@ -216,22 +318,32 @@ def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
     _insert_location(workspace_doc["load_from"], after_teams, _workspace_entry(request))
 
     package_dir = root / "assets" / request.package
-    init_file, job_file = package_dir / "__init__.py", package_dir / "jobs" / f"{EXAMPLE_TABLE}.py"
+    init_file = package_dir / "__init__.py"
+    defs_init, dg_project = package_dir / "defs" / "__init__.py", package_dir / "dg.toml"
+    dg_path = root / DG_WORKSPACE_FILE
+    dg_before = dg_path.read_text() if dg_path.is_file() else None
+    written: list[Path] = []
     try:
         config_path.write_text(_dump(yaml, config_doc))
         for stage in available_stages(root):
             load_config(stage, root=root)  # raises ConfigError naming the file and key
-        job_file.parent.mkdir(parents=True)
-        init_file.write_text(INIT_TEMPLATE.format(name=request.name, domain=EXAMPLE_DOMAIN, table=EXAMPLE_TABLE))
-        job_file.write_text(JOB_TEMPLATE)
+        defs_init.parent.mkdir(parents=True)
+        init_file.write_text(INIT_TEMPLATE.format(name=request.name))
+        defs_init.write_text(DEFS_INIT_TEMPLATE.format(name=request.name))
+        dg_project.write_text(DG_PROJECT_TEMPLATE.format(name=request.name, package=request.package))
+        written = [init_file, defs_init, dg_project]
+        written += new_asset(AssetRequest(request.name, EXAMPLE_DOMAIN, EXAMPLE_TABLE, sql=True,
+                                          description="Example: the numbers 1 to 100 with their squares. "
+                                          "Replace with the team's first real asset."), root)
         workspace_path.write_text(_dump(yaml, workspace_doc))
+        if dg_before is not None:
+            dg_path.write_text(_add_dg_project(root, request.package))
     except BaseException:
         config_path.write_text(config_before)
         workspace_path.write_text(workspace_before)
-        for path in (job_file, init_file, job_file.parent, package_dir):
-            if path.is_file():
-                path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
+        if dg_before is not None:
+            dg_path.write_text(dg_before)
+        if package_dir.is_dir():
+            shutil.rmtree(package_dir)
         raise
-    return Scaffold(config_path, workspace_path, package_dir, [init_file, job_file])
+    return Scaffold(config_path, workspace_path, package_dir, written)

@@ -285,3 +285,21 @@ def display_path(path: Path | str) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def defs_schema() -> dict[str, Any]:
+    """The JSON Schema of a ``defs.yaml`` declaring a ``SparkAsset`` (what YAML editors complete and
+    validate against; committed as ``defs.schema.json``, printed by ``emr-platform asset schema``)."""
+    attributes = SparkAssetModel.model_json_schema()
+    definitions = attributes.pop("$defs", {})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "defs.yaml of a SparkAsset",
+        "type": "object",
+        "properties": {
+            "type": {"const": f"{SparkAsset.__module__.rpartition('.')[0]}.{SparkAsset.__name__}"},
+            "attributes": attributes,
+        },
+        "required": ["type", "attributes"],
+        "$defs": definitions,
+    }

@@ -25,6 +25,8 @@ def load_location(root: Path, team: str, monkeypatch) -> dg.Definitions:
     name = f"assets.{package.name}"
     spec = importlib.util.spec_from_file_location(name, package / "__init__.py", submodule_search_locations=[str(package)])
     module = importlib.util.module_from_spec(spec)
+    for stale in [m for m in sys.modules if m.startswith(f"{name}.")]:  # e.g. the defs package of another copy
+        monkeypatch.delitem(sys.modules, stale)
     monkeypatch.setitem(sys.modules, name, module)
     spec.loader.exec_module(module)
     return module.defs
@@ -48,8 +50,11 @@ def test_team_new_declares_scaffolds_and_lists_the_location(cli, repo, monkeypat
     # after the last team, the platform's location still last
     platform = locations_before.index("platform")
     assert list(workspace_locations(repo)) == [*locations_before[:platform], "ml-ops", *locations_before[platform:]]
-    job = (repo / "assets" / "ml_ops" / "jobs" / "squares.py").read_text()
-    assert job.rstrip().endswith("jobkit.run(transform)")
+    package = repo / "assets" / "ml_ops"
+    assert sorted(p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file()) == [
+        "__init__.py", "defs/__init__.py", "defs/examples/squares/defs.yaml", "defs/examples/squares/squares.sql", "dg.toml",
+    ]  # no Python of the team's for a SQL asset: the location module and an empty defs package only
+    assert "sql: squares.sql" in (package / "defs" / "examples" / "squares" / "defs.yaml").read_text()
 
     defs = load_location(repo, "ml-ops", monkeypatch)
     dg.Definitions.validate_loadable(defs)
@@ -134,7 +139,7 @@ def test_the_real_repository_is_untouched():
 
 
 def test_scaffolded_asset_materializes_on_local_spark(cli, repo, tmp_path, connect_state, monkeypatch):
-    """The example job script runs for real (the suite's shared Spark Connect server), and its materialization
+    """The example SQL asset runs for real (the suite's shared Spark Connect server), and its materialization
     carries the markdown preview and column schema the Dagster UI shows."""
     assert cli("team", "new", "ml-ops").exit_code == 0
     module_defs = load_location(repo, "ml-ops", monkeypatch)
@@ -146,7 +151,7 @@ def test_scaffolded_asset_materializes_on_local_spark(cli, repo, tmp_path, conne
         }
     )
     specs = sys.modules["assets.ml_ops"].SPECS
-    defs = factory.team_definitions("ml-ops", specs, repo / "assets" / "ml_ops", config=config)
+    defs = factory.team_definitions("ml-ops", specs, repo / "assets" / "ml_ops", config=config, package="assets.ml_ops")
     keys = defs.resolve_asset_graph().get_all_asset_keys()
     assert keys == module_defs.resolve_asset_graph().get_all_asset_keys()
     with dg.DagsterInstance.ephemeral() as instance:
@@ -162,4 +167,4 @@ def test_scaffolded_asset_materializes_on_local_spark(cli, repo, tmp_path, conne
         assert square == n * n
     assert [c.name for c in metadata["dagster/column_schema"].schema.columns] == ["n", "square"]
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 3 and all(check.passed for check in checks)
+    assert len(checks) == 1 and all(check.passed for check in checks)

@@ -1,0 +1,103 @@
+"""analytics' SQL asset ``carrier_monthly`` on every substrate: local Spark, EMR Serverless and EMR
+Classic (the simulator), each giving exactly the rows of the PySpark script it replaced, with its
+checks and the platform's metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from emr_platform import lake
+from emr_platform.config import PlatformConfig
+from emr_platform.locations.workspace import location_definitions
+from tests.conftest import local_config
+from tests.emr.conftest import build_infra, dev_config
+
+KEY = dg.AssetKey(["analytics", "performance", "carrier_monthly"])
+FLIGHTS = dg.AssetKey(["data-engineering", "core", "flights_clean"])
+AIRLINES = dg.AssetKey(["data-engineering", "raw", "airlines"])
+METADATA = {"dagster/row_count", "dagster/column_schema", "output_uri", "preview", "spark_seconds", "substrate", "cost_usd"}
+
+
+def pyspark_carrier_monthly(inputs):
+    """The PySpark transform carrier_monthly had before it became SQL (assets/analytics/jobs/carrier_monthly.py)."""
+    airlines = inputs["airlines"].select("carrier", F.col("name").alias("carrier_name"))
+    flights = inputs["flights"]
+    flown = ~F.col("cancelled") & F.col("arr_delay").isNotNull()
+    monthly = flights.groupBy("carrier", "month").agg(
+        F.count("*").alias("flights"),
+        F.sum(F.col("cancelled").cast("int")).alias("cancelled"),
+        F.round(F.avg(F.when(flown, (F.col("arr_delay") <= 15).cast("double"))), 4).alias("on_time_rate"),
+        F.round(F.avg(F.when(flown, F.col("arr_delay"))), 2).alias("mean_arr_delay"),
+    )
+    return monthly.join(airlines, "carrier", "left")
+
+
+def write_inputs(spark: SparkSession, config: PlatformConfig) -> None:
+    """Small upstream tables in the lake: flights with cancellations, null delays and a carrier
+    without a name (which fails the not-null check, as it would have before)."""
+    flights = spark.createDataFrame(
+        [
+            ("AA", 1, False, 10.0), ("AA", 1, False, 30.0), ("AA", 1, True, None), ("AA", 2, False, None),
+            ("B6", 1, False, -5.0), ("B6", 1, False, 15.0), ("B6", 3, True, None), ("ZZ", 4, False, 99.0),
+        ],
+        "carrier string, month int, cancelled boolean, arr_delay double",
+    )
+    airlines = spark.createDataFrame([("AA", "American Airlines Inc."), ("B6", "JetBlue Airways")], "carrier string, name string")
+    flights.write.mode("overwrite").parquet(lake.asset_uri(config, FLIGHTS))
+    airlines.write.mode("overwrite").parquet(lake.asset_uri(config, AIRLINES))
+
+
+def materialize_and_compare(config: PlatformConfig, spark_remote: str) -> dict:
+    spark = SparkSession.builder.remote(spark_remote).getOrCreate()
+    write_inputs(spark, config)
+    defs = location_definitions("analytics", "assets.analytics", config)
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance, asset_selection=[KEY], raise_on_error=False
+        )
+        metadata = instance.get_latest_materialization_event(KEY).asset_materialization.metadata
+        checks = {
+            e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data.passed
+            for e in result.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        }
+    written = spark.read.parquet(lake.asset_uri(config, KEY))
+    expected = pyspark_carrier_monthly(
+        {"flights": spark.read.parquet(lake.asset_uri(config, FLIGHTS)), "airlines": spark.read.parquet(lake.asset_uri(config, AIRLINES))}
+    )
+    assert written.columns == expected.columns
+    assert sorted(map(tuple, written.collect())) == sorted(map(tuple, expected.collect()))
+    assert metadata["dagster/row_count"].value == 5
+    assert METADATA <= set(metadata)
+    assert checks == {
+        "non_empty": True,
+        "no_null_carrier_carrier_name_month": False,  # ZZ has no name
+        "unique_carrier_month": True,
+        "on_time_rate_in_range": True,
+        "month_in_range": True,
+        "carrier_references_airlines": False,
+    }
+    return metadata
+
+
+def test_the_sql_asset_on_local_spark_gives_the_rows_of_the_pyspark_script(tmp_path, spark_remote, connect_state):
+    metadata = materialize_and_compare(local_config(tmp_path / "lake", connect_state), spark_remote)
+    assert metadata["substrate"].value == "local"
+
+
+@pytest.mark.parametrize("substrate", ["emr-serverless", "emr-classic"])
+def test_the_sql_asset_on_emr_gives_the_rows_of_the_pyspark_script(tmp_path, emr, spark_remote, substrate):
+    config = dev_config(tmp_path / "lake")
+    config = config.model_copy(
+        update={"execution": config.execution.model_copy(update={"asset_substrates": {KEY.to_user_string(): substrate}})}
+    )
+    build_infra(config)
+    metadata = materialize_and_compare(config, spark_remote)
+    assert metadata["substrate"].value == substrate
+    assert metadata["cost_usd"].value > 0
+    assert Path(metadata["output_uri"].value) == tmp_path / "lake" / "analytics" / "performance" / "carrier_monthly"

@@ -1,0 +1,78 @@
+"""``dg`` and ``dagster definitions validate`` on the repository, as a team runs them and as CI does.
+
+Every code location of ``workspace.yaml`` loads in every stage through Dagster's own validation
+command (a fresh process per stage, the stage chosen by ``EMR_PLATFORM_STAGE``); ``dg check defs``
+loads the teams' dg workspace, parsing SQL assets with Spark's parser; ``dg check yaml`` checks
+each team's ``defs.yaml`` files against the SparkAsset schema; a bad one fails it naming file,
+line and field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emr_platform.config import REPO_ROOT, available_stages
+from emr_platform.locations.components import defs_schema
+
+BIN = Path(sys.executable).parent
+TEAMS = ("data_engineering", "data_science", "analytics")
+
+
+def run(command: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """``command`` with the repository importable and Dagster's home in a temporary instance."""
+    environ = {k: v for k, v in os.environ.items() if k not in {"EMR_PLATFORM_STAGE", "DAGSTER_HOME"}}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.run(command, cwd=cwd, env={**environ, **env}, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("stage", available_stages())
+def test_every_location_loads_in_every_stage(stage):
+    done = run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], REPO_ROOT, EMR_PLATFORM_STAGE=stage)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for location in ("data-engineering", "data-science", "analytics", "platform"):
+        assert f"Validation successful for code location {location}" in done.stderr + done.stdout, location
+
+
+def test_dg_check_defs_loads_the_teams_workspace():
+    done = run([str(BIN / "dg"), "check", "defs", "--use-active-venv"], REPO_ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully." in done.stdout
+
+
+@pytest.mark.parametrize("team", TEAMS)
+def test_dg_check_yaml_accepts_every_teams_defs(team):
+    done = run([str(BIN / "dg"), "check", "yaml"], REPO_ROOT / "assets" / team)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All component YAML validated successfully." in done.stdout
+
+
+def test_dg_list_defs_shows_the_yaml_asset_with_the_platforms_policy():
+    done = run([str(BIN / "dg"), "list", "defs", "--json"], REPO_ROOT / "assets" / "analytics")
+    assert done.returncode == 0, done.stdout + done.stderr
+    listed = json.loads(done.stdout[done.stdout.index("{"):])
+    (asset,) = [a for a in listed["assets"] if a["key"] == "analytics/performance/carrier_monthly"]
+    assert asset["group"] == "analytics_performance" and "spark" in asset["kinds"]
+
+
+def test_dg_check_yaml_names_file_line_and_field_of_a_bad_defs_yaml(tmp_path):
+    project = tmp_path / "analytics"
+    shutil.copytree(REPO_ROOT / "assets" / "analytics", project, ignore=shutil.ignore_patterns("__pycache__"))
+    declared = project / "defs" / "performance" / "carrier_monthly" / "defs.yaml"
+    text = declared.read_text().replace("  table: carrier_monthly\n", "  table: carrier_monthly\n  tabel: x\n  job_size: [small]\n")
+    declared.write_text(text)
+    done = run([str(BIN / "dg"), "check", "yaml"], project)
+    assert done.returncode == 1
+    assert "defs.yaml:6 - emr_platform.locations.SparkAsset attributes.tabel Additional properties are not allowed" in done.stdout
+    assert "defs.yaml:7 - emr_platform.locations.SparkAsset attributes.job_size" in done.stdout
+
+
+def test_the_committed_defs_schema_is_current():
+    """defs.schema.json (what the defs.yaml files' yaml-language-server line points editors at)."""
+    assert json.loads((REPO_ROOT / "defs.schema.json").read_text()) == json.loads(json.dumps(defs_schema()))
