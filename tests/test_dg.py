@@ -57,8 +57,9 @@ def test_dg_list_defs_shows_the_yaml_asset_with_the_platforms_policy():
     done = run([str(BIN / "dg"), "list", "defs", "--json"], REPO_ROOT / "assets" / "analytics")
     assert done.returncode == 0, done.stdout + done.stderr
     listed = json.loads(done.stdout[done.stdout.index("{"):])
-    (asset,) = [a for a in listed["assets"] if a["key"] == "analytics/performance/carrier_monthly"]
-    assert asset["group"] == "analytics_performance" and "spark" in asset["kinds"]
+    (asset,) = [a for a in listed["assets"] if a["asset_key"] == "analytics/performance/carrier_monthly"]
+    assert asset["group_name"] == "analytics_performance" and "spark" in asset["kinds"]
+    assert {"team": "analytics"} in asset["owners"]
 
 
 def test_dg_check_yaml_names_file_line_and_field_of_a_bad_defs_yaml(tmp_path):
@@ -76,3 +77,15 @@ def test_dg_check_yaml_names_file_line_and_field_of_a_bad_defs_yaml(tmp_path):
 def test_the_committed_defs_schema_is_current():
     """defs.schema.json (what the defs.yaml files' yaml-language-server line points editors at)."""
     assert json.loads((REPO_ROOT / "defs.schema.json").read_text()) == json.loads(json.dumps(defs_schema()))
+
+
+def test_dg_scaffold_defs_writes_an_asset_dg_check_yaml_accepts(tmp_path):
+    project = tmp_path / "analytics"
+    shutil.copytree(REPO_ROOT / "assets" / "analytics", project, ignore=shutil.ignore_patterns("__pycache__"))
+    done = run([str(BIN / "dg"), "scaffold", "defs", "emr_platform.locations.SparkAsset", "performance/late_flights"], project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = project / "defs" / "performance" / "late_flights"
+    assert sorted(p.name for p in folder.iterdir()) == ["defs.yaml", "late_flights.sql"]
+    assert "  table: late_flights\n" in (folder / "defs.yaml").read_text()
+    done = run([str(BIN / "dg"), "check", "yaml"], project)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from emr_platform.config import CONFIG_FILE, REPO_ROOT, TEAM_NAME_PATTERN, ConfigError, available_stages, load_config
+from emr_platform.locations.asset_files import asset_files
 
 WORKSPACE_FILE = "workspace.yaml"
 EXAMPLE_DOMAIN = "examples"
@@ -56,46 +57,7 @@ code_location_name = "{name}"
 registry_modules = ["emr_platform.locations"]
 """
 
-# The JSON Schema of a defs.yaml (emr-platform asset schema), committed at the repository's root.
-DEFS_SCHEMA_FILE = "defs.schema.json"
 DG_WORKSPACE_FILE = "dg.toml"
-
-ASSET_TEMPLATE = """# yaml-language-server: $schema={schema}
-type: emr_platform.locations.SparkAsset
-attributes:
-  domain: {domain}
-  table: {table}
-  description: "{description}"
-  {body}: {table}.{suffix}
-  inputs:{inputs}
-  checks:
-    - non_empty
-    # - not_null: [column_a, column_b]
-    # - unique: [key_column]
-    # - between: {{column: month, low: 1, high: 12}}
-    # - references: {{column: carrier, input: airlines}}
-"""
-
-SQL_TEMPLATE = """-- {team}/{domain}/{table}: the query's result is the table; each input is a view named like the input.
-{query}
-"""
-EXAMPLE_QUERY = "SELECT id AS n, id * id AS square FROM range(1, 101)"
-
-JOB_TEMPLATE = '''"""{team}/{domain}/{table}: a PySpark job; each input arrives as inputs[name] (a DataFrame)."""
-
-from pyspark.sql import functions as F
-
-import jobkit
-
-
-def transform(spark, inputs, params):
-    {body}
-
-
-if __name__ == "__main__":
-    jobkit.run(transform)
-'''
-EXAMPLE_BODY = 'return spark.range(1, 101).select(F.col("id").alias("n"), (F.col("id") * F.col("id")).alias("square"))'
 
 
 @dataclass(frozen=True)
@@ -128,24 +90,11 @@ def new_asset(request: AssetRequest, root: Path | str = REPO_ROOT) -> list[Path]
     folder = defs_dir / request.domain / request.table
     if folder.exists():
         raise ConfigError([f"{folder}: already exists"])
-    first = next(iter(request.inputs), None)
-    inputs = "".join(f"\n    {name}: {key}" for name, key in request.inputs.items()) or " {}"
-    schema = Path(*[".."] * len(folder.relative_to(root).parts)) / DEFS_SCHEMA_FILE
-    suffix = "sql" if request.sql else "py"
-    description = request.description or f"{request.table}: say what one row is. Replace the example query."
-    files = {
-        folder / "defs.yaml": ASSET_TEMPLATE.format(
-            schema=schema.as_posix(), domain=request.domain, table=request.table, description=description,
-            body="sql" if request.sql else "script", suffix=suffix, inputs=inputs,
-        ),
-    }
-    where = {"team": request.team, "domain": request.domain, "table": request.table}
-    if request.sql:
-        query = f"SELECT * FROM {first}" if first else EXAMPLE_QUERY
-        files[folder / f"{request.table}.sql"] = SQL_TEMPLATE.format(query=query, **where)
-    else:
-        body = f'return inputs["{first}"]' if first else EXAMPLE_BODY
-        files[folder / f"{request.table}.py"] = JOB_TEMPLATE.format(body=body, **where)
+    texts = asset_files(
+        request.team, request.domain, request.table, len(folder.relative_to(root).parts),
+        request.sql, request.inputs, request.description,
+    )
+    files = {folder / name: text for name, text in texts.items()}
     folder.mkdir(parents=True)
     for path, text in files.items():
         path.write_text(text)

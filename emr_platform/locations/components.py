@@ -35,6 +35,7 @@ from pydantic import Field, model_validator
 
 from emr_platform import sql_parse
 from emr_platform.config import SubstrateName
+from emr_platform.locations.asset_files import asset_files
 from emr_platform.spec import CheckSpec, Source, SparkAssetSpec, between, metric_at_least, non_empty, not_null
 from emr_platform.spec import references as references_check
 from emr_platform.spec import unique as unique_check
@@ -206,6 +207,32 @@ class _Source:
             )
 
 
+class SparkAssetScaffoldParams(dg.Model):
+    sql: bool = Field(default=True, description="A Spark SQL asset (a .sql file); false: a PySpark script.")
+
+
+class SparkAssetScaffolder(dg.Scaffolder[SparkAssetScaffoldParams]):
+    """``dg scaffold defs emr_platform.locations.SparkAsset <domain>/<table>`` in a team's folder:
+    the same defs.yaml and .sql (or .py) as ``emr-platform asset new``."""
+
+    @classmethod
+    def get_scaffold_params(cls) -> type[SparkAssetScaffoldParams]:
+        return SparkAssetScaffoldParams
+
+    def scaffold(self, request: dg.ScaffoldRequest[SparkAssetScaffoldParams]) -> None:
+        folder = request.target_path.resolve()
+        package = Path(request.project_root or folder.parents[2]).resolve()
+        repo = package.parents[1]
+        files = asset_files(
+            package.name.replace("_", "-"), folder.parent.name, folder.name, len(folder.relative_to(repo).parts),
+            sql=request.params.sql if request.params else True,
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (folder / name).write_text(text)
+
+
+@dg.scaffold_with(SparkAssetScaffolder)
 class SparkAsset(dg.Component):
     """A Spark asset ``[team, domain, table]`` of the team whose ``defs/`` folder holds it: a PySpark
     ``script`` or a Spark SQL query (``sql``), its inputs, checks and job size (``attributes``, a

@@ -35,7 +35,7 @@ def test_new_location_passes_dagster_definitions_validate(tmp_path: Path):
     root = tmp_path / "platform"
     for name in ("emr_platform", "resources"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("config.yml", "workspace.yaml", "assets/__init__.py", "assets/jobkit.py"):
+    for name in ("config.yml", "workspace.yaml", "assets/__init__.py", "assets/catalog.py", "assets/jobkit.py", "assets/sql_job.py"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / name, root / name)
     shutil.copytree(REPO_ROOT / "stages", root / "stages")
