@@ -181,3 +181,37 @@ def test_an_asset_declared_in_python_and_yaml_is_an_error(tmp_path, monkeypatch)
     spec = SparkAssetSpec(domain="d", table="t", sql="SELECT 1 AS one", description="again")
     with pytest.raises(ConfigError, match=r"a/defs\.yaml:4 attributes\.table: asset analytics/d/t is declared more than once"):
         team_definitions("analytics", [spec], folder, config=load_config("local"), package=package)
+
+
+def test_a_broken_defs_yaml_fails_its_own_location_and_the_others_still_load(tmp_path):
+    """In a fresh interpreter over a copy of the code: data-engineering's bad defs.yaml fails its
+    location, naming file, line and field; analytics and data-science, which read it, still load."""
+    import os
+    import shutil
+    import subprocess
+
+    root = tmp_path / "platform"
+    for name in ("emr_platform", "resources", "assets", "stages"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "config.yml", root / "config.yml")
+    declared = root / "assets" / "data_engineering" / "defs" / "core" / "route_delays_daily" / "defs.yaml"
+    declared.write_text(declared.read_text().replace("  table: route_delays_daily\n", "  table: route_delays_daily\n  tabel: x\n"))
+    program = textwrap.dedent(
+        """
+        try:
+            import assets.data_engineering
+        except Exception as error:
+            print("data-engineering:", error)
+        import assets.analytics, assets.data_science
+        print("analytics:", sorted(k.to_user_string() for k in assets.analytics.defs.resolve_asset_graph().get_all_asset_keys()))
+        print("data-science loads:", bool(assets.data_science.defs.resolve_asset_graph().get_all_asset_keys()))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "EMR_PLATFORM_STAGE"} | {"PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", program], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "data-engineering: assets/data_engineering/defs/core/route_delays_daily/defs.yaml:6 attributes.tabel: "
+        "Extra inputs are not permitted"
+    ) in done.stdout
+    assert "analytics/performance/carrier_monthly" in done.stdout and "data-science loads: True" in done.stdout
