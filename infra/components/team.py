@@ -178,6 +178,7 @@ class Team(pulumi.ComponentResource):
             name=naming.serverless_application(config, self._name),
             type="spark",
             release_label=capacity.release_label,
+            architecture=capacity.architecture,
             initial_capacities=warm or None,
             maximum_capacity={
                 "cpu": f"{capacity.max_vcpu} vCPU",
