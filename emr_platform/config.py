@@ -259,6 +259,8 @@ def _describe(error: dict) -> str:
         bound = f"{bound:g}" if isinstance(bound, float) else bound
         word = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
         return f"expected a number {word} {bound}, got {got}"
+    if kind == "value_error":  # our validators' own words: "expected ..., got ..."
+        return str(error["ctx"]["error"])
     if kind == "too_short":
         return f"expected at least {error['ctx']['min_length']} item(s), got {got}"
     return f"{error['msg'].lower()}, got {got}"

@@ -17,6 +17,7 @@ import dagster as dg
 from emr_platform import substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher, with_metadata
+from emr_platform.locations.sensors import automation_sensor, run_failure_alert_sensor
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, UpstreamPartitions, resolve, spec_partitioning
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources import launcher_resources
@@ -73,7 +74,8 @@ def team_definitions(
     declared_keys: DeclaredKeys | None = None,
     declared_specs: Callable[[str], Sequence[SparkAssetSpec]] | None = None,
 ) -> dg.Definitions:
-    """The code location of ``team``: its Spark assets, one job materializing all of them, and launchers.
+    """The code location of ``team``: its Spark assets, one job materializing all of them, launchers,
+    the automation condition sensor and the run failure alert sensor.
 
     ``base_dir`` is the team package's folder (job scripts are relative to it);
     ``declared_keys(team)`` gives the asset keys another team's location declares (see
@@ -98,6 +100,7 @@ def team_definitions(
     return dg.Definitions(
         assets=assets,
         jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets))],
+        sensors=[automation_sensor(team, assets), run_failure_alert_sensor(config, team)],
         resources=launcher_resources(config, {asset.substrate for asset in resolved}),
     )
 
