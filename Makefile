@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: install demo test ui bench bench-emr clean
+.PHONY: install demo demo-year test ui bench bench-emr bench-backfill clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -20,6 +20,9 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m emr_platform.apps.demo
 
+demo-year: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m emr_platform.apps.demo --all
+
 test: install
 	$(PY) -m pytest -q
 
@@ -31,6 +34,9 @@ bench: install
 
 bench-emr: install
 	$(PY) benchmarks/emr_launch_overhead.py
+
+bench-backfill: install
+	$(PY) benchmarks/backfill.py
 
 clean:
 	rm -rf .lake .dagster_home .spark
