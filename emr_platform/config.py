@@ -66,7 +66,10 @@ class TeamSettings(SettingsModel):
     retry: RetrySettings | None = None
     backfill: BackfillSettings = BackfillSettings()
 
-    _timezone = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
 
 class AlertSettings(SettingsModel):

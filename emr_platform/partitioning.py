@@ -48,7 +48,10 @@ class PartitioningSettings(SettingsModel):
     timezone: str = Field("UTC", description="IANA time zone of the time windows.")
     keys: list[str] = Field(default_factory=list, description="The partition keys (kind static).")
 
-    _timezone = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> PartitioningSettings:
