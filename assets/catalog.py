@@ -14,13 +14,18 @@ from __future__ import annotations
 import importlib
 
 
-def declared_keys(team: str) -> frozenset[str]:
-    """Keys ``"team/domain/table"`` of ``assets.<team package>.SPECS``; none if the team has no package."""
+def declared_specs(team: str) -> tuple:
+    """``assets.<team package>.SPECS`` (``SparkAssetSpec`` values); none if the team has no package."""
     package = f"assets.{team.replace('-', '_')}"
     try:
         module = importlib.import_module(package)
     except ModuleNotFoundError as exc:
         if exc.name != package:
             raise
-        return frozenset()
-    return frozenset(f"{team}/{spec.domain}/{spec.table}" for spec in getattr(module, "SPECS", ()))
+        return ()
+    return tuple(getattr(module, "SPECS", ()))
+
+
+def declared_keys(team: str) -> frozenset[str]:
+    """Keys ``"team/domain/table"`` of ``assets.<team package>.SPECS``; none if the team has no package."""
+    return frozenset(f"{team}/{spec.domain}/{spec.table}" for spec in declared_specs(team))

@@ -9,14 +9,24 @@ or ``(DataFrame, metrics)`` where ``metrics`` maps names to numbers (e.g. ``{"au
 reported as metadata and usable by ``metric_at_least`` checks. It ends with
 ``jobkit.run(transform)``.
 
-Pipes extras (set by the launcher): ``asset_key``, ``inputs`` (name -> {uri, format}),
-``output`` (URI), ``checks`` (list of check payloads), ``params``.
+Pipes extras (set by the launcher): ``asset_key``, ``inputs`` (name -> {uri, format, and for a
+partitioned run the upstream partitions it reads as ``filter``}), ``output`` (URI), ``checks``
+(list of check payloads), ``params``, ``partition`` (None, or the key or range of the run; see
+:class:`Partition`).
+
+A partitioned asset: a transform that takes a fourth argument ``partition`` receives the
+:class:`Partition` of the run; rows outside it are dropped, the output is written partitioned by
+the partition column with dynamic partition overwrite (only the run's partitions are replaced),
+and row count, preview and checks cover the run's partitions only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, PipesMessageWriter, open_dagster_pipes
@@ -155,11 +165,15 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
     extras = pipes.extras
     started = time.monotonic()
     spark = SparkSession.builder.appName(extras["asset_key"]).getOrCreate()
-    inputs = {name: read_input(spark, spec) for name, spec in extras["inputs"].items()}
-    produced = transform(spark, inputs, extras.get("params") or {})
+    partition = Partition.from_extras(extras.get("partition"))
+    inputs = {name: scoped_input(spark, spec) for name, spec in extras["inputs"].items()}
+    produced = call_transform(transform, spark, inputs, extras.get("params") or {}, partition)
     table, metrics = produced if isinstance(produced, tuple) else (produced, {})
-    table.write.mode("overwrite").parquet(extras["output"])
-    written = spark.read.parquet(extras["output"])
+    if partition is None:
+        table.write.mode("overwrite").parquet(extras["output"])
+        written = spark.read.parquet(extras["output"])
+    else:
+        written = write_partitions(spark, pipes, table, extras["output"], partition)
     rows = written.count()
     pipes.log.info(f"wrote {rows} rows to {extras['output']}")
     pipes.report_asset_materialization(
@@ -172,3 +186,114 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
             severity="ERROR",
             metadata={k: {"raw_value": v, "type": "__infer__"} for k, v in metadata.items()},
         )
+
+
+# --- Partitions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The partitions one run covers: ``keys`` (one key, or a contiguous range in order) of ``kind``
+    ``daily``, ``monthly`` or ``static``. ``column`` is the output column holding the partition.
+    For time windows, ``start`` and ``end`` are tz-aware timestamps (end exclusive) and
+    ``start_date`` / ``end_date`` the local dates of those bounds (``end_date`` exclusive)."""
+
+    kind: str
+    column: str
+    keys: tuple[str, ...]
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    timezone: str | None = None
+
+    @classmethod
+    def from_extras(cls, extra: dict | None) -> Partition | None:
+        """The ``partition`` Pipes extra as a :class:`Partition` (None for an unpartitioned run)."""
+        if not extra:
+            return None
+        window = extra.get("time_window") or {}
+        parse = dt.datetime.fromisoformat
+        return cls(
+            kind=extra["kind"],
+            column=extra["column"],
+            keys=tuple(extra["keys"]),
+            start=parse(window["start"]) if window else None,
+            end=parse(window["end"]) if window else None,
+            timezone=extra.get("timezone"),
+        )
+
+    @property
+    def key(self) -> str | None:
+        """The partition key of a one-partition run, else None."""
+        return self.keys[0] if len(self.keys) == 1 else None
+
+    @property
+    def start_date(self) -> dt.date | None:
+        return self.start.date() if self.start else None
+
+    @property
+    def end_date(self) -> dt.date | None:
+        return self.end.date() if self.end else None
+
+    def contains(self, column=None):
+        """The condition that a row's ``column`` (a name or Column; default: the partition column)
+        lies in this run's partitions: local dates in [start_date, end_date), or one of the keys."""
+        return row_filter(column if column is not None else self.column, self.bounds())
+
+    def bounds(self) -> dict:
+        if self.start is None:
+            return {"keys": list(self.keys)}
+        return {"start": self.start_date.isoformat(), "end": self.end_date.isoformat()}
+
+
+def row_filter(column, bounds: dict):
+    """``column`` (name or Column) in ``bounds``: ``{"start", "end"}`` ISO dates (end exclusive) or ``{"keys"}``."""
+    column = F.col(column) if isinstance(column, str) else column
+    if "keys" in bounds:
+        return column.cast("string").isin(list(bounds["keys"]))
+    start, end = dt.date.fromisoformat(bounds["start"]), dt.date.fromisoformat(bounds["end"])
+    return (column >= F.lit(start)) & (column < F.lit(end))
+
+
+def scoped_input(spark: SparkSession, spec: dict) -> DataFrame:
+    """An input as :func:`read_input` reads it, limited to the upstream partitions the run reads
+    (``spec["filter"]``: ``{"column", "start", "end"}`` or ``{"column", "keys"}``), which Spark
+    prunes to those partition directories."""
+    table = read_input(spark, spec)
+    rows = spec.get("filter")
+    return table.where(row_filter(rows["column"], rows)) if rows else table
+
+
+def call_transform(transform: Transform, spark: SparkSession, inputs: dict, params: dict, partition: Partition | None):
+    """``transform(spark, inputs, params)``, with ``partition`` as well when it takes a fourth argument."""
+    parameters = inspect.signature(transform).parameters
+    if partition is not None and (len(parameters) >= 4 or "partition" in parameters):
+        return transform(spark, inputs, params, partition)
+    return transform(spark, inputs, params)
+
+
+def write_partitions(spark: SparkSession, pipes: PipesContext, table: DataFrame, output: str, partition: Partition) -> DataFrame:
+    """Write the rows of ``table`` in ``partition`` to ``output``, partitioned by its column, replacing
+    only those partitions (``partitionOverwriteMode=dynamic``, the per-write form of
+    ``spark.sql.sources.partitionOverwriteMode``); returns those partitions as read back.
+
+    A table left at ``output`` by the asset before it was partitioned (files outside
+    ``<column>=<value>/`` folders) is replaced whole, with a warning: the two layouts cannot be read together.
+    """
+    column = partition.column
+    if column not in table.columns:
+        raise ValueError(f"the transform's output has no partition column {column!r}; it has {table.columns}")
+    scoped = table.where(partition.contains()).repartition(column)
+    mode = "dynamic"
+    if _unpartitioned_files(spark, output, column):
+        pipes.log.warning(f"{output} holds a table not partitioned by {column}: replacing it whole")
+        mode = "static"
+    scoped.write.mode("overwrite").option("partitionOverwriteMode", mode).partitionBy(column).parquet(output)
+    return spark.read.parquet(output).where(partition.contains())
+
+
+def _unpartitioned_files(spark: SparkSession, output: str, column: str) -> bool:
+    try:
+        files = spark.read.parquet(output).inputFiles()
+    except Exception:  # nothing there yet (PATH_NOT_FOUND) or not a parquet table
+        return False
+    return any(f"/{column}=" not in path for path in files)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, create_model
+from pydantic import Field, ValidationError, create_model, field_validator
 
 from emr_platform import substrates
 from emr_platform.settings import (
@@ -29,6 +29,8 @@ from emr_platform.settings import (
     SettingsModel,
 )
 
+from emr_platform.automation import Automation, automation_condition, FreshnessSettings, RetrySettings
+from emr_platform.partitioning import BackfillSettings, PartitioningSettings, check_timezone
 from emr_platform.pricing import INSTANCE_PRICES
 from emr_platform.serverless_sizes import check_worker
 from emr_platform.yaml_safety import YamlRefused, load_yaml
@@ -56,6 +58,27 @@ class TeamSettings(SettingsModel):
     upstream_teams: list[str] = Field(default_factory=list, description="Teams whose lake prefixes this team may read.")
     description: str = ""
     interactive: bool = Field(False, description="EMR Studio and a Livy endpoint on the team's EMR Serverless application.")
+    # Defaults of the team's Spark assets; a spec's own value wins (emr_platform/spec.py).
+    timezone: str = Field("UTC", description="IANA time zone of the team's cron automation conditions.")
+    partitions: str | None = Field(None, description="Default partitioning, a key of partitionings.")
+    automation: Automation | None = Field(None, description="'eager', 'on_missing', 'none' or {on_cron: '<cron>'}.")
+    freshness: FreshnessSettings | None = None
+    retry: RetrySettings | None = None
+    backfill: BackfillSettings = BackfillSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+
+class AlertSettings(SettingsModel):
+    """Where each team location's run failure sensor sends its alerts: ``log`` (the Dagster log and
+    ``$DAGSTER_HOME/alerts/<team>.jsonl``) or ``sns`` (the team's alert topic that infra builds).
+    ``ui_url`` is the Dagster UI the alert links the failed run in."""
+
+    channel: Literal["log", "sns"] = "log"
+    ui_url: str = Field("http://127.0.0.1:3000", pattern=r"^https?://[^\s/]+(/\S*)?$")
 
 
 class ExecutionSettings(SettingsModel):
@@ -79,10 +102,14 @@ class _PlatformConfigBase(SettingsModel):
         description="Named external datasets: a URI prefix, or pkg://<package>/<folder> for package data.",
     )
     job_sizes: dict[str, JobSize]
+    partitionings: dict[str, PartitioningSettings] = Field(
+        default_factory=dict, description="Named partitionings the teams' specs share (emr_platform/partitioning.py)."
+    )
     teams: dict[str, TeamSettings]
     execution: ExecutionSettings = ExecutionSettings()
     deployment: DeploymentSettings = DeploymentSettings()
     cost: CostSettings = CostSettings()
+    alerts: AlertSettings = AlertSettings()
 
     def team(self, name: str) -> TeamSettings:
         """The settings of team ``name``; raises ``ConfigError`` naming the declared teams."""
@@ -235,6 +262,8 @@ def _describe(error: dict) -> str:
         bound = f"{bound:g}" if isinstance(bound, float) else bound
         word = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
         return f"expected a number {word} {bound}, got {got}"
+    if kind == "value_error":  # our validators' own words: "expected ..., got ..."
+        return str(error["ctx"]["error"])
     if kind == "too_short":
         return f"expected at least {error['ctx']['min_length']} item(s), got {got}"
     return f"{error['msg'].lower()}, got {got}"
@@ -268,6 +297,12 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 f"{origin(('teams', name, 'job_size'))}: teams.{name}.job_size: expected one of "
                 f"{sorted(config.job_sizes)}, got {team.job_size!r}"
             )
+        if team.partitions is not None and team.partitions not in config.partitionings:
+            problems.append(
+                f"{origin(('teams', name, 'partitions'))}: teams.{name}.partitions: expected one of "
+                f"partitionings {sorted(config.partitionings)}, got {team.partitions!r}"
+            )
+        problems += _check_automation(f"{origin(('teams', name, 'automation'))}: teams.{name}.automation", team)
         for i, upstream in enumerate(team.upstream_teams):
             if upstream not in config.teams or upstream == name:
                 problems.append(
@@ -292,6 +327,17 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 "expected an asset key 'team/domain/table' of a declared team"
             )
     return problems + _check_worker_sizes(config, origin) + _check_instance_types(config, origin)
+
+
+def _check_automation(where: str, team: TeamSettings) -> list[str]:
+    """A team's default automation and freshness must become Dagster objects (cron strings parse)."""
+    try:
+        automation_condition(team.automation, team.timezone)
+        if team.freshness:
+            team.freshness.policy()
+    except ValueError as exc:
+        return [f"{where}: {exc}"]
+    return []
 
 
 def _check_worker_sizes(config: PlatformConfig, origin) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import dagster as dg
 
 from emr_platform import pricing
+from emr_platform.partitioning import PartitionScope
 from emr_platform.pricing import Usage
 from emr_platform.settings import JobSize, LakeSettings, PlatformSettings, SettingsModel
 
@@ -49,7 +50,9 @@ class SparkJob:
     ``inputs`` maps input names to ``{"uri": ..., "format": "parquet" | "csv"}``;
     ``output`` is the URI the script writes parquet to; ``checks`` are
     :meth:`emr_platform.spec.CheckSpec.payload` dicts; ``tags`` (team, asset, substrate,
-    stage, run id) go on every AWS resource the launch creates.
+    stage, run id) go on every AWS resource the launch creates. ``partition`` is the key or
+    range the run covers (None: unpartitioned); an input may carry a ``filter`` (the upstream
+    partitions the run reads, see :meth:`PartitionScope.filter`).
     """
 
     team: str
@@ -63,6 +66,7 @@ class SparkJob:
     params: dict[str, Any]
     timeout_seconds: int
     tags: dict[str, str] = field(default_factory=dict)
+    partition: PartitionScope | None = None
 
     @property
     def name(self) -> str:
@@ -71,18 +75,23 @@ class SparkJob:
 
     @property
     def extras(self) -> dict[str, Any]:
-        """What the job script receives through Pipes extras."""
+        """What the job script receives through Pipes extras; ``partition`` is
+        :meth:`PartitionScope.extras` (Dagster's Pipes context has no range for a single-run
+        backfill, so every launcher passes it here)."""
         return {
             "asset_key": self.name,
             "inputs": self.inputs,
             "output": self.output,
             "checks": self.checks,
             "params": self.params,
+            "partition": self.partition.extras() if self.partition else None,
         }
 
     def client_token(self, run_id: str, attempt: int = 0) -> str:
-        """An idempotency token (64 hex chars) from run id, asset key and retry attempt."""
-        return hashlib.sha256(f"{run_id}:{self.name}:{attempt}".encode()).hexdigest()[:64]
+        """An idempotency token (64 hex chars) from run id, asset key, partition key or range and
+        retry attempt: a retry of one day never adopts the job run of another."""
+        partition = f":{self.partition.label}" if self.partition else ""
+        return hashlib.sha256(f"{run_id}:{self.name}{partition}:{attempt}".encode()).hexdigest()[:64]
 
 
 @dataclass(frozen=True)

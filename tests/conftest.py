@@ -52,13 +52,16 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
     """The team code locations rebuilt on ``config``: ``{team: Definitions}``."""
     import importlib
 
+    from assets.catalog import declared_specs
     from emr_platform.locations.factory import team_definitions
 
     teams = teams or list(config.teams)
     locations = {}
     for team in teams:
         module = importlib.import_module(f"assets.{team.replace('-', '_')}")
-        locations[team] = team_definitions(team, module.SPECS, Path(module.__file__).parent, config=config)
+        locations[team] = team_definitions(
+            team, module.SPECS, Path(module.__file__).parent, config=config, declared_specs=declared_specs
+        )
     return locations
 
 

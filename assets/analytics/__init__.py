@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from assets.catalog import declared_keys
+from assets.catalog import declared_specs
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec, between, non_empty, not_null, references, unique
 
@@ -21,7 +21,11 @@ SPECS = [
             between("month", 1, 12),
             references("carrier", "airlines"),
         ),
+        partitions="monthly_2013",
+        partition_column="month_start",
+        input_partitions={"flights": "window"},  # a month reads the days of data-engineering's daily table
+        automation={"on_cron": "0 7 2 * *"},  # the 2nd of each month, 07:00 New York time
     ),
 ]
 
-defs = team_definitions("analytics", SPECS, Path(__file__).parent, declared_keys=declared_keys)
+defs = team_definitions("analytics", SPECS, Path(__file__).parent, declared_specs=declared_specs)

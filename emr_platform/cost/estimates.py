@@ -11,12 +11,17 @@ PAGE = 1000
 
 
 def estimate_rows(instance: dg.DagsterInstance, since: dt.datetime) -> list[dict[str, Any]]:
-    """One row per materialization since ``since`` (UTC) that carries ``cost_usd``.
+    """One row per run and asset since ``since`` (UTC) whose materialization carries ``cost_usd``.
+
+    A run over a range of partitions (a single-run backfill) records one materialization per
+    partition, each with the cost of the whole run: it is counted once, on the run's day, and
+    not spread over the partitions' days (nothing says how the job's cost divides among them).
 
     Row: ``date`` (UTC day), ``team`` (first part of the asset key), ``asset``
     (``team/domain/table``), ``substrate``, ``cost_usd`` (USD), ``cost_basis``, ``run_id``.
     """
     rows = []
+    seen: set[tuple[str, dg.AssetKey]] = set()
     for key in instance.get_asset_keys():
         cursor = None
         while True:
@@ -25,8 +30,9 @@ def estimate_rows(instance: dg.DagsterInstance, since: dt.datetime) -> list[dict
             )
             for record in result.records:
                 metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-                if "cost_usd" not in metadata:
-                    continue
+                if "cost_usd" not in metadata or (record.run_id and (record.run_id, key) in seen):
+                    continue  # a runless materialization (reported from outside a run) counts on its own
+                seen.add((record.run_id, key))
                 rows.append(
                     {
                         "date": dt.datetime.fromtimestamp(record.timestamp, dt.UTC).date().isoformat(),

@@ -32,7 +32,7 @@ STAGE_TYPES = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 3,
     "aws:emr/securityConfiguration:SecurityConfiguration": 1,
     "aws:costexplorer/costAllocationTag:CostAllocationTag": len(tags.COST_TAGS),
-    "aws:sns/topic:Topic": 1,
+    "aws:sns/topic:Topic": 1 + len(load_config("dev").teams),  # budget alerts, each team's run failure alerts
     "aws:secretsmanager/secret:Secret": 1,
 }
 DEPLOYMENT_TYPES = {
