@@ -274,7 +274,9 @@ class SparkConnectServer:
         env.pop("SPARK_REMOTE", None)
         env.pop("PYSPARK_SUBMIT_ARGS", None)
         with open(log, "ab") as out:
-            proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            # cwd: what the JVM writes where it runs (a crash report, spark-warehouse) stays in the state dir
+            proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                    cwd=self.state_dir)
         # The watchdog starts with the server: if this process dies while the server starts
         # (a prestart thread of a run that ended), the server is still stopped once idle.
         (self.state_dir / "last_used").touch()
