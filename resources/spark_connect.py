@@ -7,7 +7,8 @@ loopback port, with a watchdog process that stops it after ``idle_timeout_second
 without a running job. State lives in ``state_dir``:
 
 - ``server.lock``: an ``flock`` serializing start, stop and lease creation across processes;
-- ``server.json``: ``{"pid", "port", "watchdog_pid", "started_at", "settings"}`` of the live server;
+- ``server.json``: ``{"pid", "port", "watchdog_pid", "started_at", "settings", "cds_recording"}`` of the
+  live server (``cds_recording``: the file its JVM writes a CDS archive to at exit, or null);
 - ``leases/<pid>-<n>``: one file per running job; ``last_used``: touched when a job ends;
 - ``server.log``: the server's own log;
 - ``cds/<key>.jsa``: the JVM's class-data-sharing archive of the classes the server loads
