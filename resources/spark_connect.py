@@ -12,7 +12,7 @@ without a running job. State lives in ``state_dir``:
 - ``leases/<pid>-<n>``: one file per running job; ``last_used``: touched when a job ends;
 - ``server.log``: the server's own log;
 - ``cds/<key>.jsa``: the JVM's class-data-sharing archive of the classes the server loads
-  (about 200 MB), ``key`` naming the Java binary and the pyspark install it was made with.
+  (about 250 MB), ``key`` naming the Java binary and the pyspark install it was made with.
 
 A dead server (killed, crashed) is noticed by the next lease and restarted transparently.
 
