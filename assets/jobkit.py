@@ -75,19 +75,33 @@ def _violations(check: dict, table: DataFrame, inputs: dict[str, DataFrame]) -> 
     raise ValueError(f"unknown check kind {kind!r}")
 
 
+def scan(table: DataFrame, checks: list[dict]) -> tuple[int, dict[str, int]]:
+    """``(rows, {check name: violations})``: the table's row count and each row check's count of
+    offending rows, all counted in one pass over the table."""
+    row_checks = [c for c in checks if c["kind"] in ROW_CHECKS]
+    if not row_checks:
+        return table.count(), {}
+    totals = table.agg(
+        F.count(F.lit(1)).alias("rows"),
+        *[F.count(F.when(_bad_row(c), 1)).alias(f"c{i}") for i, c in enumerate(row_checks)],
+    ).first()
+    return totals["rows"], {c["name"]: totals[f"c{i}"] for i, c in enumerate(row_checks)}
+
+
 def evaluate_checks(
-    checks: list[dict], table: DataFrame, rows: int, inputs: dict[str, DataFrame], metrics: dict[str, float]
+    checks: list[dict],
+    table: DataFrame,
+    rows: int,
+    counts: dict[str, int],
+    inputs: dict[str, DataFrame],
+    metrics: dict[str, float],
 ) -> list[tuple[dict, bool, dict[str, Any]]]:
     """``(check, passed, metadata)`` for each check payload, against the written table.
 
-    Row checks share one scan of the table; ``unique`` and ``references`` need a query each.
-    A failed check's metadata holds its violation count and up to 3 offending rows.
+    ``rows`` and ``counts`` (the row checks' violations) come from :func:`scan`; ``unique``
+    and ``references`` need a query each. A failed check's metadata holds its violation count
+    and up to 3 offending rows.
     """
-    row_checks = [c for c in checks if c["kind"] in ROW_CHECKS]
-    counts = {}
-    if row_checks:
-        totals = table.agg(*[F.count(F.when(_bad_row(c), 1)).alias(f"c{i}") for i, c in enumerate(row_checks)]).first()
-        counts = {c["name"]: totals[f"c{i}"] for i, c in enumerate(row_checks)}
     results = []
     for check in checks:
         kind = check["kind"]
@@ -174,12 +188,12 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
         written = spark.read.parquet(extras["output"])
     else:
         written = write_partitions(spark, pipes, table, extras["output"], partition)
-    rows = written.count()
+    rows, counts = scan(written, extras["checks"])  # the row count and the row checks share one pass
     pipes.log.info(f"wrote {rows} rows to {extras['output']}")
     pipes.report_asset_materialization(
         metadata=_metadata(written, rows, extras["output"], metrics, time.monotonic() - started)
     )
-    for check, passed, metadata in evaluate_checks(extras["checks"], written, rows, inputs, metrics):
+    for check, passed, metadata in evaluate_checks(extras["checks"], written, rows, counts, inputs, metrics):
         pipes.report_asset_check(
             check_name=check["name"],
             passed=passed,

