@@ -39,15 +39,18 @@ def test_one_partition_and_a_range_reach_the_job_and_only_they_are_written(tmp_p
     assert {(c.check_name, c.passed) for c in checks} == {("non_empty", True), ("unique_day", True)}
 
 
-def test_rerunning_one_day_replaces_that_day_only(tmp_path, connect_state):
+def test_rerunning_one_day_or_failing_one_day_leaves_every_other_day_as_it_was(tmp_path, connect_state):
     config = local_config(tmp_path / "lake", connect_state)
     table = tmp_path / "lake" / "analytics" / "probe" / "days"
-    first, _ = probe_definitions(config, "analytics", tmp_path / "a", params={"marker": "first"})
+    policy = {"policy": "multi_run", "max_partitions_per_run": 1}
+    first, key = probe_definitions(config, "analytics", tmp_path / "a", params={"marker": "first"}, backfill=policy)
+    assert first.resolve_assets_def(key).backfill_policy == dg.BackfillPolicy.multi_run(1)
     assert run_partitions(first, "2013-01-01", "2013-01-03").success
     before = written(table)
     files_before = {p.name: sorted(f.name for f in p.iterdir()) for p in table.glob("day=*")}
 
-    again, _ = probe_definitions(config, "analytics", tmp_path / "b", params={"marker": "again"})
+    # Re-running one day replaces that day only.
+    again, _ = probe_definitions(config, "analytics", tmp_path / "b", params={"marker": "again"}, backfill=policy)
     assert run_partitions(again, "2013-01-02").success
     after = written(table)
     assert after["2013-01-01"] == before["2013-01-01"] and after["2013-01-03"] == before["2013-01-03"]
@@ -56,21 +59,13 @@ def test_rerunning_one_day_replaces_that_day_only(tmp_path, connect_state):
     assert files_after["day=2013-01-01"] == files_before["day=2013-01-01"]
     assert files_after["day=2013-01-03"] == files_before["day=2013-01-03"]
 
-
-def test_a_failed_partition_of_a_multi_run_backfill_leaves_every_other_partition_intact(tmp_path, connect_state):
-    config = local_config(tmp_path / "lake", connect_state)
-    table = tmp_path / "lake" / "analytics" / "probe" / "days"
-    policy = {"policy": "multi_run", "max_partitions_per_run": 1}
-    first, key = probe_definitions(config, "analytics", tmp_path / "a", params={"marker": "first"}, backfill=policy)
-    assert first.resolve_assets_def(key).backfill_policy == dg.BackfillPolicy.multi_run(1)
-    assert run_partitions(first, "2013-01-01", "2013-01-03").success
-    before = written(table)
-
+    # A multi-run backfill (one run per day) whose first day fails: the failed day keeps its data,
+    # the next day's run still replaces its own.
     failing, _ = probe_definitions(
-        config, "analytics", tmp_path / "b", params={"marker": "second", "fail_on": "2013-01-02"}, backfill=policy
+        config, "analytics", tmp_path / "c", params={"marker": "second", "fail_on": "2013-01-01"}, backfill=policy
     )
-    outcomes = {day: run_partitions(failing, day).success for day in ("2013-01-01", "2013-01-02", "2013-01-03")}
-    assert outcomes == {"2013-01-01": True, "2013-01-02": False, "2013-01-03": True}
-    after = written(table)
-    assert after["2013-01-02"] == before["2013-01-02"]  # the failed day kept its data
-    assert [row[-1] for row in after["2013-01-01"] + after["2013-01-03"]] == ["second", "second"]
+    outcomes = {day: run_partitions(failing, day).success for day in ("2013-01-01", "2013-01-03")}
+    assert outcomes == {"2013-01-01": False, "2013-01-03": True}
+    last = written(table)
+    assert last["2013-01-01"] == before["2013-01-01"] and last["2013-01-02"] == after["2013-01-02"]
+    assert [row[-1] for row in last["2013-01-03"]] == ["second"]

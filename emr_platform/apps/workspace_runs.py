@@ -3,8 +3,10 @@
 A run made by ``execute_job`` on a reconstructable job has no code location origin: the UI lists
 it on no job page and cannot re-execute it (``CheckError: Expected non-None value``). Here the
 workspace's code servers load each location, the run is created from the location's remote job
-(its remote origin, job snapshot and execution plan) and handed to ``instance.submit_run``,
-whose run coordinator and launcher start it in a run worker of that code location.
+(its remote origin, job snapshot and execution plan) and launched with ``instance.launch_run``:
+the instance's run launcher starts it in a run worker of that code location. (The UI calls
+``submit_run``, whose queued run coordinator leaves the launch to the daemon; the demo launches
+directly, so it does not depend on a daemon running.)
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def workspace_context(instance: dg.DagsterInstance, workspace_file: Path) -> Ite
     """
     with WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(workspace_file)])) as process:
         context = process.create_request_context()
-        errors = context.get_code_location_errors()
+        errors = context.code_location_errors()
         if errors:
             raise RuntimeError(
                 "code locations failed to load: " + "; ".join(f"{e.message.strip().splitlines()[-1]}" for e in errors)
@@ -64,7 +66,7 @@ def submit(
     tags: Mapping[str, str],
     run_config: Mapping[str, Any],
 ) -> dg.DagsterRun:
-    """Create a run of ``assets`` from the location's job, with its origin, and submit it."""
+    """Create a run of ``assets`` from the location's job, with its origin, and launch it."""
     instance = context.instance
     job = remote_job(context, location, job_name, assets)
     code_location = context.get_code_location(location)
@@ -91,7 +93,7 @@ def submit(
         asset_check_selection=None,
         asset_graph=context.asset_graph,
     )
-    return instance.submit_run(run.run_id, context)
+    return instance.launch_run(run.run_id, context)
 
 
 def wait(instance: dg.DagsterInstance, run_id: str, timeout_seconds: float) -> dg.DagsterRun:

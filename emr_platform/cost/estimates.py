@@ -30,9 +30,12 @@ def estimate_rows(instance: dg.DagsterInstance, since: dt.datetime) -> list[dict
             )
             for record in result.records:
                 metadata = record.asset_materialization.metadata if record.asset_materialization else {}
-                if "cost_usd" not in metadata or (record.run_id and (record.run_id, key) in seen):
-                    continue  # a runless materialization (reported from outside a run) counts on its own
-                seen.add((record.run_id, key))
+                if "cost_usd" not in metadata:
+                    continue
+                if record.run_id and record.partition_key is not None:  # one per partition of a run
+                    if (record.run_id, key) in seen:
+                        continue
+                    seen.add((record.run_id, key))
                 rows.append(
                     {
                         "date": dt.datetime.fromtimestamp(record.timestamp, dt.UTC).date().isoformat(),

@@ -9,6 +9,7 @@ freshness and retry policy. Each spec is resolved once (:func:`emr_platform.spec
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources import launcher_resources
 
 JOB_NAME = "all_assets"
+# dagster 1.13 marks @asset's backfill_policy as beta and warns for every partitioned asset it builds
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 
 def spark_asset(config: PlatformConfig, asset: ResolvedSparkAsset) -> dg.AssetsDefinition:
