@@ -38,6 +38,8 @@ from moto.emr import models as emr_models
 from moto.emr import responses as emr_responses
 from moto.emrserverless import models as serverless_models
 
+from tests.emr import sessions as serverless_sessions
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TICK_SECONDS = 0.05
@@ -72,9 +74,13 @@ class EmrSimulator:
         hold_seconds: float = 0.0,
         container_logs: bool = True,
         serverless_s3_logs: bool = True,
+        session_start_seconds: float = 0.0,
+        session_failure: str | None = None,
     ):
         self.endpoint, self.spark_remote = endpoint, spark_remote
         self.hold_seconds, self.container_logs, self.serverless_s3_logs = hold_seconds, container_logs, serverless_s3_logs
+        # Spark Connect sessions (tests/emr/sessions.py): seconds to start, or the FAILED details
+        self.session_start_seconds, self.session_failure = session_start_seconds, session_failure
         self.executions: dict[str, Execution] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="emr-simulator")
@@ -122,6 +128,7 @@ class EmrSimulator:
             found += [f"step {s.id} {s.state}" for s in cluster.steps if s.state in ACTIVE_STEP_STATES]
         for runs in _serverless().job_runs.values():
             found += [f"job run {r.id} {r.state}" for r in runs if r.state in ACTIVE_JOB_RUN_STATES]
+        found += [f"session {s['sessionId']} {s['state']}" for s in serverless_sessions.sessions() if s["state"] in serverless_sessions.ACTIVE]
         return found
 
     # --- the loop ----------------------------------------------------------------------------
@@ -140,6 +147,7 @@ class EmrSimulator:
         for runs in list(_serverless().job_runs.values()):
             for run in list(runs):
                 self._tick_job_run(run)
+        serverless_sessions.tick(self)
 
     def _tick_cluster(self, cluster: Any) -> None:
         ended = cluster.state not in ACTIVE_CLUSTER_STATES
