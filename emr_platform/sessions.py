@@ -10,6 +10,7 @@ interactive sessions with Amazon EMR Serverless through Spark Connect", and the 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,6 +21,7 @@ from emr_platform.substrates import emr_serverless
 
 INTERACTIVE = "interactive"  # the cost report's line for sessions and ad-hoc runs; their records' domain
 LOCAL_STAGE_SUBSTRATE = "local"
+FREE_DISK_GB = 20  # per worker; only disk above it is billed (EMR Serverless pricing, read 2026-11-26)
 
 
 class SessionError(RuntimeError):
@@ -122,3 +124,40 @@ class TeamLake:
 
     def __repr__(self) -> str:
         return f"<lake of team {self.team}: lake.table('<team>/<domain>/<table>') reads {', '.join(self.readable())}>"
+
+
+def warm_capacity_usage(application: dict[str, Any], now: dt.datetime) -> Usage | None:
+    """What an application's pre-initialized capacity (``initialCapacity``) has used since it
+    started: its workers' vCPU, memory and disk, held from ``updatedAt`` (the application's last
+    state change, i.e. when it reached STARTED) to ``now`` (UTC). EMR Serverless bills
+    pre-initialized workers while the application is started, whether jobs or sessions use them
+    or not. None when the application is not STARTED or has no pre-initialized workers.
+    Only disk above :data:`FREE_DISK_GB` per worker counts as storage.
+
+    Worker sizes are strings such as ``"4 vCPU"``, ``"16 GB"``, ``"20 GB"`` (EMR Serverless user
+    guide, "Configuring an application", read 2026-11-26); disk defaults to 20 GB per worker.
+    """
+    capacity = application.get("initialCapacity") or {}
+    if application.get("state") != "STARTED" or not capacity:
+        return None
+    hours = max((now - application["updatedAt"]).total_seconds(), 0.0) / 3600
+    vcpu = memory = extra_disk = 0.0
+    for config in capacity.values():
+        count, worker = config["workerCount"], config["workerConfiguration"]
+        vcpu += count * _amount(worker["cpu"])
+        memory += count * _amount(worker["memory"])
+        extra_disk += count * max(_amount(worker.get("disk") or "20 GB") - FREE_DISK_GB, 0.0)
+    if not vcpu:
+        return None
+    return Usage(
+        substrate=emr_serverless.NAME,
+        job_seconds=hours * 3600,
+        vcpu_hours=vcpu * hours,
+        memory_gb_hours=memory * hours,
+        storage_gb_hours=extra_disk * hours,
+    )
+
+
+def _amount(size: str) -> float:
+    """The number of a worker size such as ``"4 vCPU"`` or ``"16 GB"``."""
+    return float(size.split()[0])

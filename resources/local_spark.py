@@ -118,7 +118,7 @@ class LocalSparkLauncher(SparkLauncher):
                 "PYSPARK_PYTHON": sys.executable,
             }
             try:
-                run_script(context, job, [sys.executable, str(job.script)], env, self.substrate)
+                run_script(context, job, [sys.executable, str(job.script), *job.args], env, self.substrate)
             except SparkJobError as error:
                 if self.settings.mode == "connect" and any(marker in error.log_tail for marker in CONNECT_UNSUPPORTED):
                     raise SparkJobError(

@@ -11,6 +11,7 @@ orphan sensor can tell a session whose owner's process is gone.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 import uuid
@@ -32,6 +33,7 @@ from emr_platform.sessions import (
     session_substrate,
     session_usage,
     spark_remote,
+    warm_capacity_usage,
 )
 from emr_platform.substrates.emr_serverless import (
     ACTIVE_SESSION_STATES,
@@ -64,6 +66,7 @@ class OpenSession:
     application_id: str | None = None
     usage: Usage | None = None
     ready_seconds: float = 0.0
+    warm_capacity: Usage | None = None  # the application's pre-initialized workers since it started
 
 
 def open_session(
@@ -142,6 +145,8 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
         opened.remote = spark_remote(endpoint["endpoint"], endpoint.get("authToken"))
         opened.where = f"EMR Serverless session {opened.session_id} on application {application_id}"
         opened.ready_seconds = time.monotonic() - started
+        application = client.get_application(applicationId=application_id)["application"]
+        opened.warm_capacity = warm_capacity_usage(application, dt.datetime.now(dt.UTC))
         heartbeat.start()
         yield opened
     finally:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import code
 import contextlib
 import getpass
+import logging
 import signal
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -149,6 +151,13 @@ def session(
                 progress = lambda state: status.update(f"opening a Spark session: {escape(state)}")  # noqa: E731
                 opened = held.enter_context(open_session(config, team, user, progress))
             err.print(f"[green]ready[/green] {escape(opened.where)} in {time.monotonic() - started:.1f} s", highlight=False)
+            if opened.warm_capacity is not None:
+                warm = opened.warm_capacity
+                err.print(
+                    f"pre-initialized capacity of the application: started {warm.job_seconds / 60:.0f} min ago, "
+                    f"about USD {warm.metadata()['cost_usd']:.4f} so far (billed while started, idle or not)",
+                    highlight=False,
+                )
             if print_remote:
                 typer.echo(opened.remote)
                 err.print("the session stays open until stdin closes (Ctrl-D) or Ctrl-C", highlight=False)
@@ -157,6 +166,24 @@ def session(
             else:
                 _prompt(config, team, opened)
         err.print(f"closed {escape(opened.where)}: {_describe_cost(opened)}", highlight=False)
+        _record_session(ctx, team, user, opened)
+
+
+def _record_session(ctx: typer.Context, team: str, user: str, opened) -> None:
+    """The session's usage and cost as a materialization of ``[team, interactive, sessions]`` in the
+    Dagster instance, where the cost report and the budget sensor count it."""
+    import dagster as dg
+
+    from emr_platform.locations.adhoc import record_key
+
+    if opened.usage is None:
+        return
+    metadata = {**opened.usage.metadata(), "user": user, "session": opened.session_id or "local", "where": opened.where}
+    try:
+        instance = _instance(Path(ctx.find_root().params.get("root") or find_root()))
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=record_key(team, "sessions"), metadata=metadata))
+    except Exception as exc:  # the session is closed either way; say what was not recorded
+        err.print(f"[yellow]warning[/yellow] the session's cost was not recorded in Dagster: {escape(repr(exc))}", highlight=False)
 
 
 def _prompt(config: PlatformConfig, team: str, opened) -> None:
@@ -178,6 +205,106 @@ def _prompt(config: PlatformConfig, team: str, opened) -> None:
     finally:
         with contextlib.suppress(Exception):
             spark.stop()
+
+
+@spark_app.command("submit")
+def submit(
+    ctx: typer.Context,
+    script: Path = typer.Argument(..., help="The PySpark script to run once."),
+    args: list[str] = typer.Argument(None, help="The script's arguments, after `--`."),
+    team: str = typer.Option(..., "--team", "-t", help="The team whose substrate, role and budget the run uses."),
+    size: str = typer.Option("", "--size", help="Job size of config.yml (default: the team's)."),
+    substrate: str = typer.Option("", "--substrate", help="Substrate (default: the team's, as the stage resolves it)."),
+    stage: str = typer.Option(None, "--stage", "-s", help=STAGE_HELP),
+) -> None:
+    """Run SCRIPT once on TEAM's substrate as a Dagster run of the team's `adhoc` job; print the Spark UI
+    link, the driver log tail and the cost."""
+    from emr_platform.locations.adhoc import AdhocRun, adhoc_job_of
+
+    with _clean_errors():
+        config = _config(ctx, stage)
+        run = AdhocRun(script=str(script.expanduser().resolve()), size=size, substrate=substrate, args=list(args or []))
+        job = adhoc_job_of(config, team, run, "-")  # every problem named before a Dagster run exists
+        err.print(f"running {escape(str(job.script))} on {job.tags['substrate']} (size {job.size_name}) for team {team}",
+                  highlight=False)
+        result = _execute_adhoc(ctx, config, team, run)
+    _report(result)
+    if not result.success:
+        raise typer.Exit(1)
+
+
+def _instance(root: Path):
+    """The Dagster instance of ``$DAGSTER_HOME``, else ``<root>/.dagster_home`` (what `make ui` shows)."""
+    import os
+
+    import dagster as dg
+
+    home = Path(os.environ.get("DAGSTER_HOME") or root / ".dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def _execute_adhoc(ctx: typer.Context, config: PlatformConfig, team: str, run):
+    import getpass
+
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    from emr_platform.locations.adhoc import JOB_NAME, OP_NAME
+    from emr_platform.locations.workspace import location_definitions
+    from emr_platform.workspace import workspace_locations
+
+    root = Path(ctx.find_root().params.get("root") or find_root())
+    modules = workspace_locations(root)
+    if team not in modules:
+        raise ConfigError([f"workspace.yaml: expected a code location named {team}"])
+    job = location_definitions(team, modules[team], config).resolve_job_def(JOB_NAME)
+    try:
+        return job.execute_in_process(
+            run_config={
+                "ops": {OP_NAME: {"config": run.model_dump()}},
+                "loggers": {"console": {"config": {"log_level": "INFO"}}},  # the script's output, not every event
+            },
+            instance=_instance(root),
+            tags={"user": getpass.getuser()},
+            raise_on_error=False,
+        )
+    except DagsterExecutionInterruptedError:
+        raise KeyboardInterrupt from None
+
+
+def _report(result) -> None:
+    """The run's id and status, Spark UI link, the driver log tail (or the failure with its tail) and the cost, on stderr."""
+    import dagster as dg
+
+    status = "[green]succeeded[/green]" if result.success else "[red]failed[/red]"
+    err.print(f"Dagster run {result.run_id} {status}", highlight=False)
+    metadata = {}
+    for event in result.all_events:
+        if event.is_step_materialization:
+            metadata = {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
+    if metadata.get("spark_ui"):
+        err.print(f"Spark UI (valid one hour): {metadata['spark_ui']}", highlight=False)
+    if result.success:
+        logs = dg.DagsterInstance.get().all_logs(result.run_id)
+        lines = [r.user_message for r in logs if not r.is_dagster_event and r.level == logging.INFO and r.user_message]
+        tail = [line for line in lines if not line.startswith(("ad-hoc run of", "Spark UI", "staged ", "starting EMR"))]
+        if tail:
+            err.print("--- last driver log lines ---\n" + escape("\n".join(tail[-10:])), highlight=False)
+    else:
+        (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        error = failure.event_specific_data.error
+        while error.cause is not None and "last driver log lines" not in error.message:
+            error = error.cause
+        err.print(escape(error.message.strip()), highlight=False)
+    if "cost_usd" in metadata:
+        err.print(
+            f"{metadata.get('job_seconds', 0):.0f} s on {metadata.get('substrate')}, "
+            f"cost USD {metadata['cost_usd']:.4f} ({metadata.get('cost_basis', '')})",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

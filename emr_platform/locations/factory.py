@@ -16,6 +16,7 @@ import dagster as dg
 from emr_platform import substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher
+from emr_platform.locations.adhoc import adhoc_job, adhoc_substrates
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, resolve
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources import launcher_resources
@@ -55,7 +56,8 @@ def team_definitions(
     config: PlatformConfig | None = None,
     declared_keys: DeclaredKeys | None = None,
 ) -> dg.Definitions:
-    """The code location of ``team``: its Spark assets, one job materializing all of them, and launchers.
+    """The code location of ``team``: its Spark assets, one job materializing all of them, the
+    team's ad-hoc job (:mod:`emr_platform.locations.adhoc`), and launchers.
 
     ``base_dir`` is the team package's folder (job scripts are relative to it);
     ``declared_keys(team)`` gives the asset keys another team's location declares (see
@@ -71,8 +73,9 @@ def team_definitions(
         raise ConfigError(problems)
     resolved = [resolve(config, team, spec, Path(base_dir)) for spec in specs]
     assets = [spark_asset(config, asset) for asset in resolved]
+    used = {asset.substrate for asset in resolved} | set(adhoc_substrates(config))  # ad-hoc runs may pick any
     return dg.Definitions(
         assets=assets,
-        jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets))],
-        resources=launcher_resources(config, {asset.substrate for asset in resolved}),
+        jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets)), adhoc_job(config, team)],
+        resources=launcher_resources(config, used),
     )

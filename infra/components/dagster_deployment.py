@@ -291,6 +291,11 @@ def _run_statements(config: PlatformConfig, team: str, application_arn, executio
                     "emr-serverless:GetDashboardForJobRun", "emr-serverless:GetApplication",
                     "emr-serverless:StartApplication"],
          "Resource": [application_arn, pulumi.Output.concat(application_arn, "/jobruns/*")]},
+        # Spark Connect sessions (emr-platform spark session), on the team's own application only.
+        {"Sid": "OwnApplicationSessions", "Effect": "Allow",
+         "Action": ["emr-serverless:StartSession", "emr-serverless:GetSession", "emr-serverless:GetSessionEndpoint",
+                    "emr-serverless:TerminateSession", "emr-serverless:ListSessions", "emr-serverless:TagResource"],
+         "Resource": [application_arn, pulumi.Output.concat(application_arn, "/sessions/*")]},
         {"Sid": "FindApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
          "Resource": [arn("emr-serverless", "/applications/*")]},
         {"Sid": "EmrClassic", "Effect": "Allow",
@@ -339,8 +344,10 @@ def _platform_statements(config: PlatformConfig, args: DagsterDeploymentArgs, ar
          "Resource": [arn("elasticmapreduce", "cluster/*")]},
         {"Sid": "StopOrphanJobRuns", "Effect": "Allow",
          "Action": ["emr-serverless:ListApplications", "emr-serverless:ListJobRuns", "emr-serverless:GetJobRun",
-                    "emr-serverless:CancelJobRun"],
-         "Resource": [arn("emr-serverless", "/applications/*"), arn("emr-serverless", "/applications/*/jobruns/*")]},
+                    "emr-serverless:CancelJobRun", "emr-serverless:ListSessions", "emr-serverless:GetSession",
+                    "emr-serverless:TerminateSession"],
+         "Resource": [arn("emr-serverless", "/applications/*"), arn("emr-serverless", "/applications/*/jobruns/*"),
+                      arn("emr-serverless", "/applications/*/sessions/*")]},
         *_every_run_statements(args),
     ]
 

@@ -132,8 +132,9 @@ class Team(pulumi.ComponentResource):
             {"initial_capacity_type": kind,
              "initial_capacity_config": {"worker_count": count, "worker_configuration": worker(cores, memory)}}
             for kind, count, cores, memory in (
-                ("Driver", capacity.warm_drivers, size.driver_cores, size.driver_memory_gb),
-                ("Executor", capacity.warm_executors, size.executor_cores, size.executor_memory_gb),
+                ("Driver", _team_or(settings.warm_drivers, capacity.warm_drivers), size.driver_cores, size.driver_memory_gb),
+                ("Executor", _team_or(settings.warm_executors, capacity.warm_executors), size.executor_cores,
+                 size.executor_memory_gb),
             )
             if count
         ]
@@ -162,8 +163,10 @@ class Team(pulumi.ComponentResource):
                     "encryption_key_arn": args.kms_key_arn,
                 },
             },
+            # interactive teams: Spark Connect sessions (emr-7.13.0+, checked by the config loader), Studio, Livy
             interactive_configuration=(
-                {"studio_enabled": True, "livy_endpoint_enabled": True} if settings.interactive else None
+                {"studio_enabled": True, "livy_endpoint_enabled": True, "session_enabled": True}
+                if settings.interactive else None
             ),
             job_level_cost_allocation_configuration={"enabled": True},
             tags=tags,
@@ -218,3 +221,8 @@ class Team(pulumi.ComponentResource):
         self.instance_profile_role_arn = ec2_role.arn
         self.log_group_arn = log_group.arn
         self.register_outputs({key.replace("-", "_"): value for key, value in published.items()})
+
+
+def _team_or(team_value: int | None, stage_value: int) -> int:
+    """A team's own pre-initialized worker count (``teams.<t>.warm_*``), else the stage's (``emr_serverless.warm_*``)."""
+    return stage_value if team_value is None else team_value

@@ -83,7 +83,8 @@ def serverless_start_params(
         "clientToken": client_token,
         "executionRoleArn": execution_role_arn,
         "name": job.name,
-        "jobDriver": {"sparkSubmit": {"entryPoint": script_uri, "sparkSubmitParameters": shlex.join(submit)}},
+        "jobDriver": {"sparkSubmit": {"entryPoint": script_uri, "sparkSubmitParameters": shlex.join(submit)}
+                      | ({"entryPointArguments": list(job.args)} if job.args else {})},
         "configurationOverrides": {"monitoringConfiguration": monitoring},
         "tags": job_tags(job, client_token),
         "executionTimeoutMinutes": max(MIN_SERVERLESS_TIMEOUT_MINUTES, math.ceil(job.timeout_seconds / 60)),
@@ -104,6 +105,7 @@ def step(job: SparkJob, *, script_uri: str, py_files_uri: str, client_token: str
         "--py-files", py_files_uri,
         *conf_args(spark_confs(job.size)),
         script_uri,
+        *job.args,
     ]
     return {
         "Name": step_name(job, client_token),

@@ -202,7 +202,10 @@ class EmrSimulator:
 
     def _run_step(self, cluster: Any, step: Any, args: list[str], execution: Execution) -> None:
         application = f"application_{int(time.time() * 1000)}_{len(self.executions):04d}"
-        stdout, stderr = self._execute(execution, script_uri=args[-1], py_files=_option(args, "--py-files"))
+        script_at = _script_index(args)
+        stdout, stderr = self._execute(
+            execution, script_uri=args[script_at], py_files=_option(args, "--py-files"), args=args[script_at + 1 :]
+        )
         if execution.cancelled.is_set():
             return
         base = f"{cluster.log_uri.rstrip('/')}/{cluster.id}"
@@ -247,7 +250,10 @@ class EmrSimulator:
     def _run_job_run(self, run: Any, submit: list[str], execution: Execution) -> None:
         started = time.monotonic()
         stdout, stderr = self._execute(
-            execution, script_uri=run.job_driver["sparkSubmit"]["entryPoint"], py_files=_option(submit, "--py-files")
+            execution,
+            script_uri=run.job_driver["sparkSubmit"]["entryPoint"],
+            py_files=_option(submit, "--py-files"),
+            args=list(run.job_driver["sparkSubmit"].get("entryPointArguments") or []),
         )
         if execution.cancelled.is_set():
             return
@@ -278,7 +284,9 @@ class EmrSimulator:
 
     # --- running a script --------------------------------------------------------------------
 
-    def _execute(self, execution: Execution, script_uri: str, py_files: str | None) -> tuple[str, str]:
+    def _execute(
+        self, execution: Execution, script_uri: str, py_files: str | None, args: list[str] = ()
+    ) -> tuple[str, str]:
         """Run the staged script like a Spark driver would; its (stdout, stderr)."""
         if self.hold_seconds and execution.cancelled.wait(self.hold_seconds):
             return "", ""
@@ -303,7 +311,7 @@ class EmrSimulator:
         }
         started = time.monotonic()
         execution.proc = subprocess.Popen(
-            [sys.executable, str(script)], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, str(script), *args], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=True,
         )
         stdout, stderr = execution.proc.communicate()
@@ -341,6 +349,14 @@ def _serverless():
 
 def _confs(args: list[str]) -> dict[str, str]:
     return dict(args[i + 1].split("=", 1) for i, arg in enumerate(args[:-1]) if arg == "--conf")
+
+
+def _script_index(args: list[str]) -> int:
+    """Index of the script in a ``spark-submit`` step's args: the first argument that is not an option."""
+    i = 1  # args[0] is spark-submit
+    while args[i].startswith("--"):
+        i += 2
+    return i
 
 
 def _option(args: list[str], name: str) -> str | None:

@@ -4,7 +4,8 @@
 routes and handlers of ``StartSession``, ``GetSession``, ``GetSessionEndpoint``,
 ``TerminateSession``, ``ListSessions``, ``TagResource`` (sessions) and ``GetDashboardForJobRun``
 to moto's EMR Serverless service, with sessions stored on moto's backend (so a moto reset
-clears them). What EMR refuses is refused: a stopped application without auto-start, an
+clears them), and lets ``ListJobRuns`` list nothing for an application without job runs (moto
+raises ResourceNotFound there). What EMR refuses is refused: a stopped application without auto-start, an
 application without ``interactiveConfiguration.sessionEnabled`` or below emr-7.13.0.
 
 Sessions stay SUBMITTED until the :class:`tests.emr.harness.EmrSimulator` runs
@@ -44,9 +45,23 @@ ROUTES = {
 def install() -> None:
     """Add the session routes and handlers to moto (idempotent; before the server builds its apps)."""
     serverless_urls.url_paths.update(ROUTES)
+    if serverless_models.EMRServerlessBackend.list_job_runs is not _list_job_runs:
+        global _ORIGINAL_LIST_JOB_RUNS
+        _ORIGINAL_LIST_JOB_RUNS = serverless_models.EMRServerlessBackend.list_job_runs
+        serverless_models.EMRServerlessBackend.list_job_runs = _list_job_runs
     for name in ("start_session", "get_session", "get_session_endpoint", "terminate_session", "list_sessions",
                  "tag_resource", "get_dashboard_for_job_run"):
         setattr(serverless_responses.EMRServerlessResponse, name, globals()[f"_{name}"])
+
+
+_ORIGINAL_LIST_JOB_RUNS = None
+
+
+def _list_job_runs(self, application_id: str, *args, **kwargs):
+    """moto raises ResourceNotFound for an application without job runs; EMR lists none."""
+    if application_id in self.applications and application_id not in self.job_runs:
+        return []
+    return _ORIGINAL_LIST_JOB_RUNS(self, application_id, *args, **kwargs)
 
 
 def backend() -> Any:

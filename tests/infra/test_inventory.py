@@ -119,7 +119,7 @@ def test_serverless_applications_follow_config(dev, prod):
     config = load_config("prod")
     apps = {a.inputs["name"]: a.inputs for a in prod.of_type("aws:emrserverless/application:Application")}
     science = apps[naming.serverless_application(config, "data-science")]
-    assert science["interactiveConfiguration"] == {"studioEnabled": True, "livyEndpointEnabled": True}
+    assert science["interactiveConfiguration"] == {"studioEnabled": True, "livyEndpointEnabled": True, "sessionEnabled": True}
     assert "interactiveConfiguration" not in apps[naming.serverless_application(config, "analytics")]
     assert science["releaseLabel"] == config.emr_serverless.release_label
     assert science["maximumCapacity"]["cpu"] == "256 vCPU"  # stages/prod.yml overrides config.yml's 64

@@ -46,6 +46,7 @@ def repo(tmp_path: Path, connect_state: Path) -> Path:
     root = tmp_path / "repo"
     root.mkdir()
     shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
+    shutil.copy(REPO_ROOT / "workspace.yaml", root / "workspace.yaml")
     shutil.copytree(REPO_ROOT / "stages", root / "stages")
     edit_stage(root, "local", {"local_spark": {"state_dir": str(connect_state)}})
     config = load_config("local", root=root)
