@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from emr_platform import naming
 from emr_platform.config import PlatformConfig
+from infra.components.sessions import ApplicationSessions
 from infra.documents import assume_role, document, team_s3_statements
 
 LOG_RETENTION_DAYS = 90
@@ -163,15 +164,16 @@ class Team(pulumi.ComponentResource):
                     "encryption_key_arn": args.kms_key_arn,
                 },
             },
-            # interactive teams: Spark Connect sessions (emr-7.13.0+, checked by the config loader), Studio, Livy
             interactive_configuration=(
-                {"studio_enabled": True, "livy_endpoint_enabled": True, "session_enabled": True}
-                if settings.interactive else None
+                {"studio_enabled": True, "livy_endpoint_enabled": True} if settings.interactive else None
             ),
             job_level_cost_allocation_configuration={"enabled": True},
             tags=tags,
             opts=child,
         )
+        if settings.interactive:  # Spark Connect sessions (emr-7.13.0+, checked by the config loader)
+            ApplicationSessions(f"{name}-sessions", application.id, config.platform.region,
+                                pulumi.ResourceOptions(parent=self, depends_on=[application]))
 
         aws.budgets.Budget(
             f"{name}-budget",
