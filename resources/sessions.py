@@ -19,10 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from emr_platform import discovery, tags
+from emr_platform import tags
 from emr_platform.config import PlatformConfig
 from emr_platform.pricing import Usage
 from emr_platform.sessions import (
@@ -44,8 +41,7 @@ from emr_platform.substrates.emr_serverless import (
     supports_sessions,
 )
 from resources import site_of
-from resources.emr import requests
-from resources.local_spark import LocalSparkLauncher
+from resources.spark_connect import local_server
 
 START_TIMEOUT_SECONDS = 900.0  # application start plus session start, at most
 CLOSE_WAIT_SECONDS = 30.0  # how long to wait for a terminated session's billed usage
@@ -88,7 +84,7 @@ def open_session(
 def local_session(config: PlatformConfig, team: str) -> Iterator[OpenSession]:
     """A lease on the warm local Spark Connect server (started if needed), held while the block runs."""
     settings = config.local_spark
-    server = LocalSparkLauncher.create(settings, site_of(config)).server()
+    server = local_server(settings)
     started = time.monotonic()
     opened = OpenSession(team, LOCAL_STAGE_SUBSTRATE)
     with server.lease() as url:
@@ -104,6 +100,12 @@ def local_session(config: PlatformConfig, team: str) -> Iterator[OpenSession]:
 def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress) -> Iterator[OpenSession]:
     """A Spark Connect session on the team's EMR Serverless application under its execution role,
     the application started first if stopped; terminated when the block exits."""
+    import boto3  # the EMR modules only here: a local session starts without them
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from emr_platform import discovery
+    from resources.emr import requests
+
     session = boto3.session.Session(region_name=config.platform.region)
     client = session.client("emr-serverless")
     settings = config.emr_serverless
@@ -154,7 +156,7 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
         opened.usage = _terminate(client, application_id, opened.session_id, time.monotonic() - started, progress)
 
 
-def _aws_error(exc: ClientError) -> str:
+def _aws_error(exc) -> str:
     error = exc.response.get("Error", {})
     return f"{error.get('Code')}: {error.get('Message', str(exc))}"
 
@@ -209,6 +211,8 @@ def _wait_ready(client: Any, application_id: str, session_id: str, poll: float, 
 def _heartbeat(client: Any, arn: str, stop: threading.Event) -> None:
     """Refresh the session's heartbeat tag until ``stop``; a failed refresh is retried next time
     (after STALE_HEARTBEAT_SECONDS without one the orphan sensor terminates the session)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     while not stop.wait(HEARTBEAT_SECONDS):
         with contextlib.suppress(ClientError, BotoCoreError):
             client.tag_resource(resourceArn=arn, tags={tags.HEARTBEAT: str(int(time.time()))})
@@ -220,6 +224,8 @@ def _terminate(client: Any, application_id: str, session_id: str, held_seconds: 
     Raises :class:`SessionError` when it cannot be terminated (e.g. the network is gone): the
     message says it ends on its own after its idle timeout, or by the orphan sensor.
     """
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         session = client.get_session(applicationId=application_id, sessionId=session_id)["session"]
         if session["state"] in ACTIVE_SESSION_STATES:
