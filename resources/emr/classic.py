@@ -90,6 +90,10 @@ class PlatformEMRClient(PipesEMRClient):
                         self._cancel_step(context)
                 raise
             finally:
+                if self.cluster_id is None and not self.shared_cluster_id:
+                    # interrupted while run_job_flow was under way: the cluster may exist all the same
+                    with cleanup(context, f"find the cluster named {request['Name']}"):
+                        self.cluster_id = self._find_cluster(request["Name"])
                 if self.cluster_id and not self.shared_cluster_id:
                     with cleanup(context, f"terminate cluster {self.cluster_id}"):
                         self._terminate_cluster(context)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import dagster as dg
 from dagster_aws.pipes import PipesEMRServerlessClient
 
-from emr_platform import discovery
+from emr_platform import discovery, tags
 from emr_platform.launcher import SparkJob, SparkJobError
 from emr_platform.pricing import Usage
 from emr_platform.substrates.emr_serverless import (
@@ -63,7 +63,12 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
             context=context, message_reader=self.message_reader, context_injector=self.context_injector, extras=extras
         ) as session:
             request = self._request_with_pipes(context, session, start_job_run_params)
-            started = self._start(context, request)
+            try:
+                started = self._start(context, request)
+            except BaseException:  # interrupted while start_job_run was under way: it may exist all the same
+                with cleanup(context, "cancel the job run being started"):
+                    self._cancel_by_token(context, request["applicationId"], request["clientToken"])
+                raise
             try:
                 self.job_run = self._wait(context, started["applicationId"], started["jobRunId"])
                 forward_logs(context, self._driver_logs(self.job_run, wait_seconds=0))
@@ -106,6 +111,15 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
                 found[f"driver {stream}"] = text
                 wait_seconds = 0  # written together: once one is there, the other is too or never
         return found
+
+    def _cancel_by_token(self, context, application_id: str, client_token: str) -> None:
+        """Cancel the active job run of ``application_id`` tagged with ``client_token``, if any."""
+        states = [s for s in ACTIVE_JOB_RUN_STATES if s != "CANCELLING"]
+        for page in self.client.get_paginator("list_job_runs").paginate(applicationId=application_id, states=states):
+            for summary in page["jobRuns"]:
+                job_run = self.client.get_job_run(applicationId=application_id, jobRunId=summary["id"])["jobRun"]
+                if job_run.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
+                    self._cancel_if_active(context, application_id, summary["id"])
 
     def _cancel_if_active(self, context, application_id: str, job_run_id: str) -> None:
         state = self.client.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]["state"]
