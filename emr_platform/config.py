@@ -32,6 +32,7 @@ from emr_platform.settings import (
 from emr_platform.automation import Automation, automation_condition, FreshnessSettings, RetrySettings
 from emr_platform.partitioning import BackfillSettings, PartitioningSettings, check_timezone
 from emr_platform.pricing import INSTANCE_PRICES
+from emr_platform.substrates import emr_serverless
 from emr_platform.serverless_sizes import check_worker
 from emr_platform.yaml_safety import YamlRefused, load_yaml
 
@@ -57,7 +58,17 @@ class TeamSettings(SettingsModel):
     budget_usd: float = Field(gt=0, description="Monthly budget in USD.")
     upstream_teams: list[str] = Field(default_factory=list, description="Teams whose lake prefixes this team may read.")
     description: str = ""
-    interactive: bool = Field(False, description="EMR Studio and a Livy endpoint on the team's EMR Serverless application.")
+    interactive: bool = Field(
+        False,
+        description="Spark Connect sessions, EMR Studio and a Livy endpoint on the team's EMR Serverless application "
+        "(needs emr_serverless.release_label emr-7.13.0 or later).",
+    )
+    warm_drivers: int | None = Field(
+        None, ge=0, le=100, description="Pre-initialized drivers of the team's application; null: emr_serverless.warm_drivers."
+    )
+    warm_executors: int | None = Field(
+        None, ge=0, le=1000, description="Pre-initialized executors of the team's application; null: emr_serverless.warm_executors."
+    )
     # Defaults of the team's Spark assets; a spec's own value wins (emr_platform/spec.py).
     timezone: str = Field("UTC", description="IANA time zone of the team's cron automation conditions.")
     partitions: str | None = Field(None, description="Default partitioning, a key of partitionings.")
@@ -326,7 +337,21 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 f"{origin(('execution', 'asset_substrates', key))}: execution.asset_substrates.{key}: "
                 "expected an asset key 'team/domain/table' of a declared team"
             )
-    return problems + _check_worker_sizes(config, origin) + _check_instance_types(config, origin)
+    return problems + _check_worker_sizes(config, origin) + _check_instance_types(config, origin) + _check_sessions(config, origin)
+
+
+def _check_sessions(config: PlatformConfig, origin) -> list[str]:
+    """Interactive teams get Spark Connect sessions, which need an application release of emr-7.13.0 or later."""
+    interactive = sorted(name for name, team in config.teams.items() if team.interactive)
+    label = config.emr_serverless.release_label
+    if not interactive or emr_serverless.supports_sessions(label):
+        return []
+    minimum = "emr-" + ".".join(map(str, emr_serverless.SESSIONS_MIN_RELEASE))
+    loc = ("emr_serverless", "release_label")
+    return [
+        f"{origin(loc)}: emr_serverless.release_label: expected {minimum} or later for Spark Connect sessions "
+        f"(interactive teams: {', '.join(interactive)}), got {label!r}"
+    ]
 
 
 def _check_automation(where: str, team: TeamSettings) -> list[str]:

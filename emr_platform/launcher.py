@@ -52,7 +52,8 @@ class SparkJob:
     :meth:`emr_platform.spec.CheckSpec.payload` dicts; ``tags`` (team, asset, substrate,
     stage, run id) go on every AWS resource the launch creates. ``partition`` is the key or
     range the run covers (None: unpartitioned); an input may carry a ``filter`` (the upstream
-    partitions the run reads, see :meth:`PartitionScope.filter`).
+    partitions the run reads, see :meth:`PartitionScope.filter`); ``args`` are the script's
+    command-line arguments (ad-hoc runs; assets take ``params`` instead).
     """
 
     team: str
@@ -67,6 +68,7 @@ class SparkJob:
     timeout_seconds: int
     tags: dict[str, str] = field(default_factory=dict)
     partition: PartitionScope | None = None
+    args: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -133,12 +135,18 @@ def with_usage(results: Sequence[SparkResult], usage: Usage) -> list[SparkResult
 
 
 def with_metadata(results: Sequence[SparkResult], metadata: dict[str, Any]) -> list[SparkResult]:
-    """``results`` with ``metadata`` added to each materialization (e.g. usage and cost)."""
+    """``results`` with ``metadata`` added to each materialization (e.g. usage and cost).
+
+    A launch for an op, which materializes no asset (an ad-hoc run), gets one materialization
+    without an asset key carrying ``metadata``, so its usage and cost are not lost.
+    """
     merged: list[SparkResult] = []
     for result in results:
         if isinstance(result, dg.MaterializeResult):
             result = result._replace(metadata={**(result.metadata or {}), **metadata})
         merged.append(result)
+    if not any(isinstance(result, dg.MaterializeResult) for result in merged):
+        merged.append(dg.MaterializeResult(metadata=metadata))
     return merged
 
 

@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from emr_platform.java import require_java
+from emr_platform.substrates.local import LocalSparkSettings
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 SUBMIT_CLASS = "org.apache.spark.deploy.SparkSubmit"  # the main class of the JVM spark-submit execs
@@ -341,6 +342,18 @@ class SparkConnectServer:
             return time.time() - (self.state_dir / "last_used").stat().st_mtime
         except FileNotFoundError:
             return float("inf")
+
+
+def local_server(settings: LocalSparkSettings) -> SparkConnectServer:
+    """The shared server of the stage's ``local_spark`` settings (``state_dir``, cores, driver
+    memory, idle timeout, shuffle partitions): what local jobs and local sessions lease."""
+    return SparkConnectServer(
+        settings.state_dir,
+        cores=settings.cores,
+        driver_memory_gb=settings.driver_memory_gb,
+        idle_timeout_seconds=settings.idle_timeout_seconds,
+        confs={"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)},
+    )
 
 
 def _kill_group(pid: int | None, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> None:

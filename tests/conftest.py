@@ -77,6 +77,9 @@ def moto_server() -> str:
     """Endpoint of moto run as a real HTTP server on 127.0.0.1 in this process (``ThreadedMotoServer``)."""
     from moto.server import ThreadedMotoServer
 
+    from tests.emr import sessions
+
+    sessions.install()  # EMR Serverless Spark Connect sessions, which moto lacks
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -7,6 +7,8 @@ from typing import Any
 
 import dagster as dg
 
+from emr_platform.sessions import INTERACTIVE
+
 PAGE = 1000
 
 
@@ -19,6 +21,8 @@ def estimate_rows(instance: dg.DagsterInstance, since: dt.datetime) -> list[dict
 
     Row: ``date`` (UTC day), ``team`` (first part of the asset key), ``asset``
     (``team/domain/table``), ``substrate``, ``cost_usd`` (USD), ``cost_basis``, ``run_id``.
+    Interactive work (sessions and ad-hoc runs, recorded under ``[team, "interactive", ...]``)
+    has substrate ``interactive``: the team's own line in the cost report.
     """
     rows = []
     seen: set[tuple[str, dg.AssetKey]] = set()
@@ -41,7 +45,7 @@ def estimate_rows(instance: dg.DagsterInstance, since: dt.datetime) -> list[dict
                         "date": dt.datetime.fromtimestamp(record.timestamp, dt.UTC).date().isoformat(),
                         "team": key.path[0],
                         "asset": key.to_user_string(),
-                        "substrate": _text(metadata.get("substrate"), "unknown"),
+                        "substrate": INTERACTIVE if key.path[1:2] == [INTERACTIVE] else _text(metadata.get("substrate"), "unknown"),
                         "cost_usd": float(metadata["cost_usd"].value),
                         "cost_basis": _text(metadata.get("cost_basis"), ""),
                         "run_id": record.run_id,

@@ -18,6 +18,7 @@ import dagster as dg
 from emr_platform import naming, substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher, with_metadata
+from emr_platform.locations.adhoc import adhoc_job, adhoc_substrates
 from emr_platform.locations.sensors import automation_sensor, run_failure_alert_sensor
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, UpstreamPartitions, resolve, spec_partitioning
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
@@ -92,8 +93,9 @@ def team_definitions(
     declared_keys: DeclaredKeys | None = None,
     declared_specs: Callable[[str], Sequence[SparkAssetSpec]] | None = None,
 ) -> dg.Definitions:
-    """The code location of ``team``: its Spark assets, one job materializing all of them, launchers,
-    the automation condition sensor and the run failure alert sensor.
+    """The code location of ``team``: its Spark assets, one job materializing all of them, the
+    team's ad-hoc job (:mod:`emr_platform.locations.adhoc`), launchers, the automation condition
+    sensor and the run failure alert sensor.
 
     ``base_dir`` is the team package's folder (job scripts are relative to it);
     ``declared_keys(team)`` gives the asset keys another team's location declares (see
@@ -115,11 +117,12 @@ def team_definitions(
     upstream = upstream_partitions(config, team, specs, declared_specs)
     resolved = [resolve(config, team, spec, base_dir, upstream, label) for spec in specs]
     assets = [spark_asset(config, asset) for asset in resolved]
+    used = {asset.substrate for asset in resolved} | set(adhoc_substrates(config))  # ad-hoc runs may pick any
     return dg.Definitions(
         assets=[*assets, *upstream_specs(config, team, resolved)],
-        jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets))],
+        jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets)), adhoc_job(config, team)],
         sensors=[automation_sensor(team, assets), run_failure_alert_sensor(config, team)],
-        resources=launcher_resources(config, {asset.substrate for asset in resolved}),
+        resources=launcher_resources(config, used),
     )
 
 
