@@ -104,7 +104,7 @@ class LocalSparkLauncher(SparkLauncher):
             extras=job.extras,
         ) as session:
             env = {
-                **os.environ,
+                **inherited_env(),
                 **session.get_bootstrap_env_vars(),
                 **spark_env,
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(JOBKIT.parent), os.environ.get("PYTHONPATH")])),
@@ -126,6 +126,17 @@ class LocalSparkLauncher(SparkLauncher):
             memory_gb_hours=self.settings.driver_memory_gb * seconds / 3600,
         )
         return with_usage(session.get_results(), usage)
+
+
+# Set by pyspark in a process that once opened a Spark Connect session (e.g. an interactive
+# session, or a test): inherited, they would turn a classic job's session into a Connect one.
+SPARK_MODE_VARIABLES = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_API_MODE")
+
+
+def inherited_env() -> dict[str, str]:
+    """This process's environment without the variables that choose how pyspark connects: the
+    launcher sets them for the job's mode itself."""
+    return {key: value for key, value in os.environ.items() if key not in SPARK_MODE_VARIABLES}
 
 
 def run_script(

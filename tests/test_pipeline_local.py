@@ -117,3 +117,14 @@ def test_a_failing_script_fails_the_asset_with_the_drivers_error(tmp_path, conne
     message = failure.event_specific_data.error.message
     assert "analytics/broken/t on local: job script exited with code 1" in message
     assert expected in message
+
+
+def test_a_classic_job_ignores_connect_mode_left_in_the_environment(tmp_path, monkeypatch):
+    # pyspark sets SPARK_CONNECT_MODE_ENABLED in a process that opened a Spark Connect session;
+    # inherited by a classic job, it made the job's session look for a Connect server.
+    from resources.local_spark import inherited_env
+
+    monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
+    monkeypatch.setenv("SPARK_REMOTE", "sc://127.0.0.1:1")
+    env = inherited_env()
+    assert "SPARK_CONNECT_MODE_ENABLED" not in env and "SPARK_REMOTE" not in env and "PATH" in env

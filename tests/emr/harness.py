@@ -424,7 +424,7 @@ def _merged_monitoring(application: Any, run: Any) -> dict[str, Any]:
 def _dashboard(self) -> ActionResult:
     """GetDashboardForJobRun, which moto lacks: a Spark UI URL naming the job run."""
     job_run_id = self.path.rstrip("/").split("/")[-2]
-    return ActionResult({"url": f"https://spark-ui.example.invalid/{job_run_id}?token={time.monotonic_ns()}"})
+    return ActionResult({"url": f"https://p-{job_run_id}.emrappui-prod.{REGION}.amazonaws.com/shs/history/{job_run_id}/jobs/"})
 
 
 def _cancel_steps(self) -> ActionResult:
