@@ -22,7 +22,7 @@ LOCK_FLAGS := --extra test --extra infra --universal --python-version 3.11 --gen
 UPGRADE ?=
 UPGRADE_FLAGS = $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-package ,$(UPGRADE)))
 
-.PHONY: install lock demo test ui bench bench-emr clean
+.PHONY: install lock demo demo-year test ui bench bench-emr bench-backfill clean
 
 # With the interpreter's pip if it has one that installs (about 5 s), else in a venv of its own.
 $(UV_HOME)/bin/uv:
@@ -58,6 +58,9 @@ $(DAGSTER_HOME)/dagster.yaml:
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m emr_platform.apps.demo
 
+demo-year: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m emr_platform.apps.demo --all
+
 test: install
 	$(PY) -m pytest -q
 
@@ -69,6 +72,9 @@ bench: install
 
 bench-emr: install
 	$(PY) benchmarks/emr_launch_overhead.py
+
+bench-backfill: install
+	$(PY) benchmarks/backfill.py
 
 clean:
 	rm -rf .lake .dagster_home .spark

@@ -9,14 +9,24 @@ or ``(DataFrame, metrics)`` where ``metrics`` maps names to numbers (e.g. ``{"au
 reported as metadata and usable by ``metric_at_least`` checks. It ends with
 ``jobkit.run(transform)``.
 
-Pipes extras (set by the launcher): ``asset_key``, ``inputs`` (name -> {uri, format}),
-``output`` (URI), ``checks`` (list of check payloads), ``params``.
+Pipes extras (set by the launcher): ``asset_key``, ``inputs`` (name -> {uri, format, and for a
+partitioned run the upstream partitions it reads as ``filter``}), ``output`` (URI), ``checks``
+(list of check payloads), ``params``, ``partition`` (None, or the key or range of the run; see
+:class:`Partition`).
+
+A partitioned asset: a transform that takes a fourth argument ``partition`` receives the
+:class:`Partition` of the run; rows outside it are dropped, the output is written partitioned by
+the partition column with dynamic partition overwrite (only the run's partitions are replaced),
+and row count, preview and checks cover the run's partitions only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import inspect
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dagster_pipes import PipesContext, PipesEnvVarParamsLoader, PipesMessageWriter, open_dagster_pipes
@@ -65,19 +75,33 @@ def _violations(check: dict, table: DataFrame, inputs: dict[str, DataFrame]) -> 
     raise ValueError(f"unknown check kind {kind!r}")
 
 
+def scan(table: DataFrame, checks: list[dict]) -> tuple[int, dict[str, int]]:
+    """``(rows, {check name: violations})``: the table's row count and each row check's count of
+    offending rows, all counted in one pass over the table."""
+    row_checks = [c for c in checks if c["kind"] in ROW_CHECKS]
+    if not row_checks:
+        return table.count(), {}
+    totals = table.agg(
+        F.count(F.lit(1)).alias("rows"),
+        *[F.count(F.when(_bad_row(c), 1)).alias(f"c{i}") for i, c in enumerate(row_checks)],
+    ).first()
+    return totals["rows"], {c["name"]: totals[f"c{i}"] for i, c in enumerate(row_checks)}
+
+
 def evaluate_checks(
-    checks: list[dict], table: DataFrame, rows: int, inputs: dict[str, DataFrame], metrics: dict[str, float]
+    checks: list[dict],
+    table: DataFrame,
+    rows: int,
+    counts: dict[str, int],
+    inputs: dict[str, DataFrame],
+    metrics: dict[str, float],
 ) -> list[tuple[dict, bool, dict[str, Any]]]:
     """``(check, passed, metadata)`` for each check payload, against the written table.
 
-    Row checks share one scan of the table; ``unique`` and ``references`` need a query each.
-    A failed check's metadata holds its violation count and up to 3 offending rows.
+    ``rows`` and ``counts`` (the row checks' violations) come from :func:`scan`; ``unique``
+    and ``references`` need a query each. A failed check's metadata holds its violation count
+    and up to 3 offending rows.
     """
-    row_checks = [c for c in checks if c["kind"] in ROW_CHECKS]
-    counts = {}
-    if row_checks:
-        totals = table.agg(*[F.count(F.when(_bad_row(c), 1)).alias(f"c{i}") for i, c in enumerate(row_checks)]).first()
-        counts = {c["name"]: totals[f"c{i}"] for i, c in enumerate(row_checks)}
     results = []
     for check in checks:
         kind = check["kind"]
@@ -155,17 +179,21 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
     extras = pipes.extras
     started = time.monotonic()
     spark = SparkSession.builder.appName(extras["asset_key"]).getOrCreate()
-    inputs = {name: read_input(spark, spec) for name, spec in extras["inputs"].items()}
-    produced = transform(spark, inputs, extras.get("params") or {})
+    partition = Partition.from_extras(extras.get("partition"))
+    inputs = {name: scoped_input(spark, spec) for name, spec in extras["inputs"].items()}
+    produced = call_transform(transform, spark, inputs, extras.get("params") or {}, partition)
     table, metrics = produced if isinstance(produced, tuple) else (produced, {})
-    table.write.mode("overwrite").parquet(extras["output"])
-    written = spark.read.parquet(extras["output"])
-    rows = written.count()
+    if partition is None:
+        table.write.mode("overwrite").parquet(extras["output"])
+        written = spark.read.parquet(extras["output"])
+    else:
+        written = write_partitions(spark, pipes, table, extras["output"], partition)
+    rows, counts = scan(written, extras["checks"])  # the row count and the row checks share one pass
     pipes.log.info(f"wrote {rows} rows to {extras['output']}")
     pipes.report_asset_materialization(
         metadata=_metadata(written, rows, extras["output"], metrics, time.monotonic() - started)
     )
-    for check, passed, metadata in evaluate_checks(extras["checks"], written, rows, inputs, metrics):
+    for check, passed, metadata in evaluate_checks(extras["checks"], written, rows, counts, inputs, metrics):
         pipes.report_asset_check(
             check_name=check["name"],
             passed=passed,
@@ -174,15 +202,136 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
         )
 
 
+# --- Partitions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The partitions one run covers: ``keys`` (one key, or a contiguous range in order) of ``kind``
+    ``daily``, ``monthly`` or ``static``. ``column`` is the output column holding the partition.
+    For time windows, ``start`` and ``end`` are tz-aware timestamps (end exclusive) and
+    ``start_date`` / ``end_date`` the local dates of those bounds (``end_date`` exclusive)."""
+
+    kind: str
+    column: str
+    keys: tuple[str, ...]
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    timezone: str | None = None
+
+    @classmethod
+    def from_extras(cls, extra: dict | None) -> Partition | None:
+        """The ``partition`` Pipes extra as a :class:`Partition` (None for an unpartitioned run)."""
+        if not extra:
+            return None
+        window = extra.get("time_window") or {}
+        parse = dt.datetime.fromisoformat
+        return cls(
+            kind=extra["kind"],
+            column=extra["column"],
+            keys=tuple(extra["keys"]),
+            start=parse(window["start"]) if window else None,
+            end=parse(window["end"]) if window else None,
+            timezone=extra.get("timezone"),
+        )
+
+    @property
+    def key(self) -> str | None:
+        """The partition key of a one-partition run, else None."""
+        return self.keys[0] if len(self.keys) == 1 else None
+
+    @property
+    def start_date(self) -> dt.date | None:
+        return self.start.date() if self.start else None
+
+    @property
+    def end_date(self) -> dt.date | None:
+        return self.end.date() if self.end else None
+
+    def contains(self, column=None):
+        """The condition that a row's ``column`` (a name or Column; default: the partition column)
+        lies in this run's partitions: local dates in [start_date, end_date), or one of the keys."""
+        return row_filter(column if column is not None else self.column, self.bounds())
+
+    def bounds(self) -> dict:
+        if self.start is None:
+            return {"keys": list(self.keys)}
+        return {"start": self.start_date.isoformat(), "end": self.end_date.isoformat()}
+
+
+def row_filter(column, bounds: dict):
+    """``column`` (name or Column) in ``bounds``: ``{"start", "end"}`` ISO dates (end exclusive) or ``{"keys"}``."""
+    column = F.col(column) if isinstance(column, str) else column
+    if "keys" in bounds:
+        return column.cast("string").isin(list(bounds["keys"]))
+    start, end = dt.date.fromisoformat(bounds["start"]), dt.date.fromisoformat(bounds["end"])
+    return (column >= F.lit(start)) & (column < F.lit(end))
+
+
+def scoped_input(spark: SparkSession, spec: dict) -> DataFrame:
+    """An input as :func:`read_input` reads it, limited to the upstream partitions the run reads
+    (``spec["filter"]``: ``{"column", "start", "end"}`` or ``{"column", "keys"}``), which Spark
+    prunes to those partition directories."""
+    table = read_input(spark, spec)
+    rows = spec.get("filter")
+    return table.where(row_filter(rows["column"], rows)) if rows else table
+
+
+def call_transform(transform: Transform, spark: SparkSession, inputs: dict, params: dict, partition: Partition | None):
+    """``transform(spark, inputs, params)``, with ``partition`` as well when it takes a fourth argument."""
+    parameters = inspect.signature(transform).parameters
+    if partition is not None and (len(parameters) >= 4 or "partition" in parameters):
+        return transform(spark, inputs, params, partition)
+    return transform(spark, inputs, params)
+
+
+def write_partitions(spark: SparkSession, pipes: PipesContext, table: DataFrame, output: str, partition: Partition) -> DataFrame:
+    """Write the rows of ``table`` in ``partition`` to ``output``, partitioned by its column, replacing
+    only those partitions (``partitionOverwriteMode=dynamic``, the per-write form of
+    ``spark.sql.sources.partitionOverwriteMode``); returns those partitions as read back.
+
+    A table left at ``output`` by the asset before it was partitioned (files outside
+    ``<column>=<value>/`` folders) is replaced whole, with a warning: the two layouts cannot be read together.
+    """
+    column = partition.column
+    if column not in table.columns:
+        raise ValueError(f"the transform's output has no partition column {column!r}; it has {table.columns}")
+    scoped = table.where(partition.contains()).repartition(column)
+    mode = "dynamic"
+    if _unpartitioned_files(spark, output, column):
+        pipes.log.warning(f"{output} holds a table not partitioned by {column}: replacing it whole")
+        mode = "static"
+    scoped.write.mode("overwrite").option("partitionOverwriteMode", mode).partitionBy(column).parquet(output)
+    return spark.read.parquet(output).where(partition.contains())
+
+
+def _unpartitioned_files(spark: SparkSession, output: str, column: str) -> bool:
+    try:
+        files = spark.read.parquet(output).inputFiles()
+    except Exception:  # nothing there yet (PATH_NOT_FOUND) or not a parquet table
+        return False
+    return any(f"/{column}=" not in path for path in files)
+
+
 def run_sql() -> None:
     """Run the Spark SQL query of Pipes extras ``sql`` as a job: every input is a temporary view
-    named like the input, the query's result is the table written, reported like ``run``'s."""
+    named like the input (holding only the upstream partitions the run reads), the query's result
+    is the table written, reported like ``run``'s. A partitioned run binds the named parameters
+    ``:partition_start`` and ``:partition_end`` (local dates, end exclusive; time partitions) or
+    ``:partition_keys`` (an array of the keys; static partitions), which the query may use."""
     with open_dagster_pipes(message_writer=message_writer()) as pipes:
         query = pipes.extras["sql"]
 
-        def transform(spark: SparkSession, inputs: dict[str, DataFrame], params: dict[str, Any]) -> DataFrame:
+        def transform(spark: SparkSession, inputs: dict[str, DataFrame], params: dict[str, Any], partition=None) -> DataFrame:
             for name, frame in inputs.items():
                 frame.createOrReplaceTempView(name)
-            return spark.sql(query)
+            return spark.sql(query, args=sql_args(partition) if partition is not None else None)
 
         _run(pipes, transform)
+
+
+def sql_args(partition: Partition) -> dict[str, Any]:
+    """The named parameters a SQL asset's query may use for the run's ``partition``."""
+    if partition.start is None:
+        return {"partition_keys": F.array(*map(F.lit, partition.keys))}
+    return {"partition_start": partition.start_date, "partition_end": partition.end_date}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, create_model
+from pydantic import Field, ValidationError, create_model, field_validator
 
 from emr_platform import substrates
 from emr_platform.settings import (
@@ -29,7 +29,10 @@ from emr_platform.settings import (
     SettingsModel,
 )
 
+from emr_platform.automation import Automation, automation_condition, FreshnessSettings, RetrySettings
+from emr_platform.partitioning import BackfillSettings, PartitioningSettings, check_timezone
 from emr_platform.pricing import INSTANCE_PRICES
+from emr_platform.substrates import emr_serverless
 from emr_platform.serverless_sizes import check_worker
 from emr_platform.yaml_safety import YamlRefused, load_yaml
 
@@ -55,7 +58,38 @@ class TeamSettings(SettingsModel):
     budget_usd: float = Field(gt=0, description="Monthly budget in USD.")
     upstream_teams: list[str] = Field(default_factory=list, description="Teams whose lake prefixes this team may read.")
     description: str = ""
-    interactive: bool = Field(False, description="EMR Studio and a Livy endpoint on the team's EMR Serverless application.")
+    interactive: bool = Field(
+        False,
+        description="Spark Connect sessions, EMR Studio and a Livy endpoint on the team's EMR Serverless application "
+        "(needs emr_serverless.release_label emr-7.13.0 or later).",
+    )
+    warm_drivers: int | None = Field(
+        None, ge=0, le=100, description="Pre-initialized drivers of the team's application; null: emr_serverless.warm_drivers."
+    )
+    warm_executors: int | None = Field(
+        None, ge=0, le=1000, description="Pre-initialized executors of the team's application; null: emr_serverless.warm_executors."
+    )
+    # Defaults of the team's Spark assets; a spec's own value wins (emr_platform/spec.py).
+    timezone: str = Field("UTC", description="IANA time zone of the team's cron automation conditions.")
+    partitions: str | None = Field(None, description="Default partitioning, a key of partitionings.")
+    automation: Automation | None = Field(None, description="'eager', 'on_missing', 'none' or {on_cron: '<cron>'}.")
+    freshness: FreshnessSettings | None = None
+    retry: RetrySettings | None = None
+    backfill: BackfillSettings = BackfillSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
+
+
+class AlertSettings(SettingsModel):
+    """Where each team location's run failure sensor sends its alerts: ``log`` (the Dagster log and
+    ``$DAGSTER_HOME/alerts/<team>.jsonl``) or ``sns`` (the team's alert topic that infra builds).
+    ``ui_url`` is the Dagster UI the alert links the failed run in."""
+
+    channel: Literal["log", "sns"] = "log"
+    ui_url: str = Field("http://127.0.0.1:3000", pattern=r"^https?://[^\s/]+(/\S*)?$")
 
 
 class ExecutionSettings(SettingsModel):
@@ -79,10 +113,14 @@ class _PlatformConfigBase(SettingsModel):
         description="Named external datasets: a URI prefix, or pkg://<package>/<folder> for package data.",
     )
     job_sizes: dict[str, JobSize]
+    partitionings: dict[str, PartitioningSettings] = Field(
+        default_factory=dict, description="Named partitionings the teams' specs share (emr_platform/partitioning.py)."
+    )
     teams: dict[str, TeamSettings]
     execution: ExecutionSettings = ExecutionSettings()
     deployment: DeploymentSettings = DeploymentSettings()
     cost: CostSettings = CostSettings()
+    alerts: AlertSettings = AlertSettings()
 
     def team(self, name: str) -> TeamSettings:
         """The settings of team ``name``; raises ``ConfigError`` naming the declared teams."""
@@ -235,6 +273,8 @@ def _describe(error: dict) -> str:
         bound = f"{bound:g}" if isinstance(bound, float) else bound
         word = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
         return f"expected a number {word} {bound}, got {got}"
+    if kind == "value_error":  # our validators' own words: "expected ..., got ..."
+        return str(error["ctx"]["error"])
     if kind == "too_short":
         return f"expected at least {error['ctx']['min_length']} item(s), got {got}"
     return f"{error['msg'].lower()}, got {got}"
@@ -268,6 +308,12 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 f"{origin(('teams', name, 'job_size'))}: teams.{name}.job_size: expected one of "
                 f"{sorted(config.job_sizes)}, got {team.job_size!r}"
             )
+        if team.partitions is not None and team.partitions not in config.partitionings:
+            problems.append(
+                f"{origin(('teams', name, 'partitions'))}: teams.{name}.partitions: expected one of "
+                f"partitionings {sorted(config.partitionings)}, got {team.partitions!r}"
+            )
+        problems += _check_automation(f"{origin(('teams', name, 'automation'))}: teams.{name}.automation", team)
         for i, upstream in enumerate(team.upstream_teams):
             if upstream not in config.teams or upstream == name:
                 problems.append(
@@ -291,7 +337,32 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 f"{origin(('execution', 'asset_substrates', key))}: execution.asset_substrates.{key}: "
                 "expected an asset key 'team/domain/table' of a declared team"
             )
-    return problems + _check_worker_sizes(config, origin) + _check_instance_types(config, origin)
+    return problems + _check_worker_sizes(config, origin) + _check_instance_types(config, origin) + _check_sessions(config, origin)
+
+
+def _check_sessions(config: PlatformConfig, origin) -> list[str]:
+    """Interactive teams get Spark Connect sessions, which need an application release of emr-7.13.0 or later."""
+    interactive = sorted(name for name, team in config.teams.items() if team.interactive)
+    label = config.emr_serverless.release_label
+    if not interactive or emr_serverless.supports_sessions(label):
+        return []
+    minimum = "emr-" + ".".join(map(str, emr_serverless.SESSIONS_MIN_RELEASE))
+    loc = ("emr_serverless", "release_label")
+    return [
+        f"{origin(loc)}: emr_serverless.release_label: expected {minimum} or later for Spark Connect sessions "
+        f"(interactive teams: {', '.join(interactive)}), got {label!r}"
+    ]
+
+
+def _check_automation(where: str, team: TeamSettings) -> list[str]:
+    """A team's default automation and freshness must become Dagster objects (cron strings parse)."""
+    try:
+        automation_condition(team.automation, team.timezone)
+        if team.freshness:
+            team.freshness.policy()
+    except ValueError as exc:
+        return [f"{where}: {exc}"]
+    return []
 
 
 def _check_worker_sizes(config: PlatformConfig, origin) -> list[str]:

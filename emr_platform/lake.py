@@ -10,10 +10,12 @@ import importlib.util
 import shutil
 import zipfile
 from pathlib import Path
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from emr_platform.config import ConfigError, PlatformConfig
+
+if TYPE_CHECKING:  # only a type here: the command line's session and file commands start without dagster
+    import dagster as dg
 
 LANDING = "_landing"
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import dagster as dg
 
 from emr_platform import pricing
+from emr_platform.partitioning import PartitionScope
 from emr_platform.pricing import Usage
 from emr_platform.settings import JobSize, LakeSettings, PlatformSettings, SettingsModel
 
@@ -51,8 +52,11 @@ class SparkJob:
     ``inputs`` maps input names to ``{"uri": ..., "format": "parquet" | "csv"}``;
     ``output`` is the URI the script writes parquet to; ``checks`` are
     :meth:`emr_platform.spec.CheckSpec.payload` dicts; ``sql`` is the query of a SQL asset
-    (``script`` is then :data:`SQL_JOB`); ``tags`` (team, asset, substrate, stage, run id) go
-    on every AWS resource the launch creates.
+    (``script`` is then :data:`SQL_JOB`); ``tags`` (team, asset, substrate,
+    stage, run id) go on every AWS resource the launch creates. ``partition`` is the key or
+    range the run covers (None: unpartitioned); an input may carry a ``filter`` (the upstream
+    partitions the run reads, see :meth:`PartitionScope.filter`); ``args`` are the script's
+    command-line arguments (ad-hoc runs; assets take ``params`` instead).
     """
 
     team: str
@@ -66,6 +70,8 @@ class SparkJob:
     params: dict[str, Any]
     timeout_seconds: int
     tags: dict[str, str] = field(default_factory=dict)
+    partition: PartitionScope | None = None
+    args: tuple[str, ...] = ()
     sql: str | None = None
 
     @property
@@ -75,19 +81,24 @@ class SparkJob:
 
     @property
     def extras(self) -> dict[str, Any]:
-        """What the job script receives through Pipes extras."""
+        """What the job script receives through Pipes extras; ``partition`` is
+        :meth:`PartitionScope.extras` (Dagster's Pipes context has no range for a single-run
+        backfill, so every launcher passes it here)."""
         return {
             "asset_key": self.name,
             "inputs": self.inputs,
             "output": self.output,
             "checks": self.checks,
             "params": self.params,
+            "partition": self.partition.extras() if self.partition else None,
             **({"sql": self.sql} if self.sql is not None else {}),
         }
 
     def client_token(self, run_id: str, attempt: int = 0) -> str:
-        """An idempotency token (64 hex chars) from run id, asset key and retry attempt."""
-        return hashlib.sha256(f"{run_id}:{self.name}:{attempt}".encode()).hexdigest()[:64]
+        """An idempotency token (64 hex chars) from run id, asset key, partition key or range and
+        retry attempt: a retry of one day never adopts the job run of another."""
+        partition = f":{self.partition.label}" if self.partition else ""
+        return hashlib.sha256(f"{run_id}:{self.name}{partition}:{attempt}".encode()).hexdigest()[:64]
 
 
 @dataclass(frozen=True)
@@ -129,12 +140,18 @@ def with_usage(results: Sequence[SparkResult], usage: Usage) -> list[SparkResult
 
 
 def with_metadata(results: Sequence[SparkResult], metadata: dict[str, Any]) -> list[SparkResult]:
-    """``results`` with ``metadata`` added to each materialization (e.g. usage and cost)."""
+    """``results`` with ``metadata`` added to each materialization (e.g. usage and cost).
+
+    A launch for an op, which materializes no asset (an ad-hoc run), gets one materialization
+    without an asset key carrying ``metadata``, so its usage and cost are not lost.
+    """
     merged: list[SparkResult] = []
     for result in results:
         if isinstance(result, dg.MaterializeResult):
             result = result._replace(metadata={**(result.metadata or {}), **metadata})
         merged.append(result)
+    if not any(isinstance(result, dg.MaterializeResult) for result in merged):
+        merged.append(dg.MaterializeResult(metadata=metadata))
     return merged
 
 

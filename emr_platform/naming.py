@@ -81,6 +81,11 @@ def budget(config: StageLike, team: str) -> str:
     return f"{prefix(config)}-{team}"
 
 
+def alert_topic(config: StageLike, team: str) -> str:
+    """Name of the SNS topic a team's run failure alerts are published to."""
+    return f"{prefix(config)}-{team}-alerts"
+
+
 def budget_topic(config: StageLike) -> str:
     """Name of the SNS topic budget alerts are published to."""
     return f"{prefix(config)}-budget-alerts"

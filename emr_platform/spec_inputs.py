@@ -11,12 +11,10 @@ import difflib
 from collections.abc import Callable, Collection, Sequence
 
 from emr_platform.config import PlatformConfig
-from emr_platform.spec import SparkAssetSpec
+from emr_platform.spec import Locate, SparkAssetSpec
 
 # team -> the keys "team/domain/table" its code location declares (None: unknown, its location does not load)
 DeclaredKeys = Callable[[str], Collection[str] | None]
-# (spec, *field path) -> "<file>:<line> attributes.<field>" of a spec declared in YAML, else None
-Locate = Callable[..., str | None]
 
 
 def input_problems(

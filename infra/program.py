@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from emr_platform import naming, prefixes, tags
 from emr_platform.config import STAGES_DIR, ConfigError, PlatformConfig
+from infra.components.alerts import TeamAlerts, TeamAlertsArgs
 from infra.components.dagster_deployment import DagsterDeployment, DagsterDeploymentArgs
 from infra.components.encryption import Encryption, EncryptionArgs
 from infra.components.platform_wide import PlatformWide, PlatformWideArgs
@@ -78,13 +79,15 @@ def build(config: PlatformConfig, db_password: pulumi.Input[str] | None = None) 
         name: Team(name, TeamArgs(config, key.key_arn, account_id, platform.budget_topic_arn), opts)
         for name in config.teams
     }
+    alerts = {name: TeamAlerts(name, TeamAlertsArgs.for_team(config, name, key.key_arn, account_id), opts) for name in config.teams}
     outputs: dict[str, pulumi.Output] = {
         "kms_key_arn": key.key_arn,
         "buckets": storage.bucket_names,
         "emr_service_role_arn": platform.service_role_arn,
         "budget_topic_arn": platform.budget_topic_arn,
         "teams": {
-            name: {"application_id": t.application_id, "execution_role_arn": t.execution_role_arn}
+            name: {"application_id": t.application_id, "execution_role_arn": t.execution_role_arn,
+                   "alert_topic_arn": alerts[name].topic_arn}
             for name, t in teams.items()
         },
     }

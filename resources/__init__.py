@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from emr_platform import substrates
 from emr_platform.config import ConfigError, PlatformConfig
-from emr_platform.launcher import Site, SparkLauncher
+
+if TYPE_CHECKING:  # imported where used: `emr-platform spark session` opens the local server without dagster
+    from emr_platform.launcher import Site, SparkLauncher
 
 
 def site_of(config: PlatformConfig) -> Site:
     """What every launcher of ``config``'s stage shares: platform, stage, lake roots, Spot discount."""
+    from emr_platform.launcher import Site
+
     return Site(platform=config.platform, stage=config.stage, lake=config.lake, spot_discount=config.cost.spot_discount)
 
 

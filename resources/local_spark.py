@@ -42,7 +42,7 @@ from emr_platform.launcher import (
 )
 from emr_platform.pricing import Usage
 from emr_platform.substrates.local import LocalSparkSettings
-from resources.spark_connect import SparkConnectServer
+from resources.spark_connect import SparkConnectServer, local_server
 
 # dagster 1.13 warns on every Pipes session that a reader API it calls itself is in preview
 warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*expected_writer_count.*")
@@ -69,14 +69,7 @@ class LocalSparkLauncher(SparkLauncher):
 
     def server(self) -> SparkConnectServer:
         """The shared Spark Connect server of ``state_dir`` (started lazily by its lease)."""
-        settings = self.settings
-        return SparkConnectServer(
-            settings.state_dir,
-            cores=settings.cores,
-            driver_memory_gb=settings.driver_memory_gb,
-            idle_timeout_seconds=settings.idle_timeout_seconds,
-            confs={"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)},
-        )
+        return local_server(self.settings)
 
     def classic_env(self) -> dict[str, str]:
         """Environment giving the script a fresh local-mode session (``classic`` mode)."""
@@ -111,14 +104,14 @@ class LocalSparkLauncher(SparkLauncher):
             extras=job.extras,
         ) as session:
             env = {
-                **os.environ,
+                **inherited_env(),
                 **session.get_bootstrap_env_vars(),
                 **spark_env,
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(JOBKIT.parent), os.environ.get("PYTHONPATH")])),
                 "PYSPARK_PYTHON": sys.executable,
             }
             try:
-                run_script(context, job, [sys.executable, str(job.script)], env, self.substrate)
+                run_script(context, job, [sys.executable, str(job.script), *job.args], env, self.substrate)
             except SparkJobError as error:
                 if self.settings.mode == "connect" and any(marker in error.log_tail for marker in CONNECT_UNSUPPORTED):
                     raise SparkJobError(
@@ -133,6 +126,17 @@ class LocalSparkLauncher(SparkLauncher):
             memory_gb_hours=self.settings.driver_memory_gb * seconds / 3600,
         )
         return with_usage(session.get_results(), usage)
+
+
+# Set by pyspark in a process that once opened a Spark Connect session (e.g. an interactive
+# session, or a test): inherited, they would turn a classic job's session into a Connect one.
+SPARK_MODE_VARIABLES = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED", "SPARK_API_MODE")
+
+
+def inherited_env() -> dict[str, str]:
+    """This process's environment without the variables that choose how pyspark connects: the
+    launcher sets them for the job's mode itself."""
+    return {key: value for key, value in os.environ.items() if key not in SPARK_MODE_VARIABLES}
 
 
 def run_script(

@@ -52,6 +52,7 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
     """The team code locations rebuilt on ``config``: ``{team: Definitions}``."""
     import importlib
 
+    from assets.catalog import declared_specs
     from emr_platform.locations.factory import team_definitions
 
     teams = teams or list(config.teams)
@@ -59,7 +60,8 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
     for team in teams:
         module = importlib.import_module(f"assets.{team.replace('-', '_')}")
         locations[team] = team_definitions(
-            team, module.SPECS, Path(module.__file__).parent, config=config, package=module.__name__
+            team, module.SPECS, Path(module.__file__).parent, config=config,
+            declared_specs=declared_specs, package=module.__name__,
         )
     return locations
 
@@ -76,6 +78,9 @@ def moto_server() -> str:
     """Endpoint of moto run as a real HTTP server on 127.0.0.1 in this process (``ThreadedMotoServer``)."""
     from moto.server import ThreadedMotoServer
 
+    from tests.emr import sessions
+
+    sessions.install()  # EMR Serverless Spark Connect sessions, which moto lacks
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

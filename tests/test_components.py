@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.catalog import declared_keys
+from assets.catalog import declared_keys, declared_specs
 from emr_platform.config import ConfigError, load_config
 from emr_platform.launcher import SQL_JOB
 from emr_platform.locations.components import VALIDATION_ENV, SparkAssetError
@@ -39,6 +39,12 @@ def asset_facts(defs: dg.Definitions, key: str) -> dict:
         "metadata": {k: str(v) for k, v in spec.metadata.items()},
         "checks": sorted((c.name, c.description) for c in asset.check_specs),
         "resources": sorted(asset.required_resource_keys),
+        "partitions": repr(asset.partitions_def),
+        "partition_mappings": {d.asset_key.to_user_string(): repr(d.partition_mapping) for d in spec.deps},
+        "backfill_policy": repr(asset.backfill_policy),
+        "automation": repr(spec.automation_condition),
+        "freshness": repr(spec.freshness_policy),
+        "retry": repr(asset.op.retry_policy),
     }
 
 
@@ -63,6 +69,10 @@ def test_yaml_and_python_routes_give_equal_definitions(stage):
                 between("month", 1, 12),
                 references("carrier", "airlines"),
             ),
+            partitions="monthly_2013",
+            partition_column="month_start",
+            input_partitions={"flights": "window"},
+            automation={"on_cron": "0 7 2 * *"},
         ),
         "data-engineering/core/route_delays_daily": SparkAssetSpec(
             domain="core",
@@ -77,6 +87,10 @@ def test_yaml_and_python_routes_give_equal_definitions(stage):
                 between("flights", 1, 200),
                 between("p95_dep_delay", -120, 24 * 60),
             ),
+            partitions="daily_2013",
+            partition_column="flight_date",
+            automation="eager",
+            freshness={"fail_window": "26h"},
         ),
     }
     for key, spec in python.items():
@@ -86,7 +100,9 @@ def test_yaml_and_python_routes_give_equal_definitions(stage):
         assert component.spec() == spec
         from_yaml = location_definitions(team, module, config)
         package = sys.modules[module]
-        from_python = team_definitions(team, [*package.SPECS, spec], Path(package.__file__).parent, config=config)
+        from_python = team_definitions(
+            team, [*package.SPECS, spec], Path(package.__file__).parent, config=config, declared_specs=declared_specs
+        )
         assert asset_facts(from_yaml, key) == asset_facts(from_python, key)
         assert from_yaml.resolve_asset_graph().get_all_asset_keys() == from_python.resolve_asset_graph().get_all_asset_keys()
     facts = asset_facts(location_definitions("analytics", "assets.analytics", config), "analytics/performance/carrier_monthly")
@@ -147,9 +163,21 @@ def test_a_good_defs_yaml_loads(tmp_path, monkeypatch):
          r"declares \(did you mean 'data-engineering/raw/airlines'\?\), got 'data-engineering/raw/airlinez'"),
         (("data-engineering/raw/airlines", "data-science/models/delay_model"),
          r"a/defs\.yaml:8 attributes\.inputs\.airlines: expected an asset of analytics or of its upstream_teams"),
+        (("  table: t", "  table: t\n  partitions: weekly_2013\n  partition_column: day"),
+         r"a/defs\.yaml:5 attributes\.partitions: expected one of config\.yml's partitionings \['daily_2013', "
+         r"'monthly_2013'\] or 'none', got 'weekly_2013'"),
+        (("  table: t", "  table: t\n  partitions: daily_2013"),
+         r"a/defs\.yaml:2 attributes\.partition_column: expected the output column that holds the partition, got none"),
+        (("  table: t", "  table: t\n  automation: {on_cron: every monday}"),
+         r"a/defs\.yaml:5 attributes\.automation: .*every monday"),
+        (("  table: t", "  table: t\n  retry: {max_retries: -1}"),
+         r"a/defs\.yaml:5 attributes\.retry\.max_retries: Input should be greater than or equal to 0"),
+        (("  table: t", "  table: t\n  input_partitions: {airlines: weekly}"),
+         r"a/defs\.yaml:5 attributes\.input_partitions\.airlines: Input should be 'identity', 'window' or 'all'"),
     ],
     ids=["unknown field", "wrong type", "two kinds in one check", "missing script", "missing sql file",
-         "unknown input key", "input of a team not upstream"],
+         "unknown input key", "input of a team not upstream", "unknown partitioning", "no partition column",
+         "cron that does not parse", "negative retries", "unknown partition mapping"],
 )
 def test_a_bad_defs_yaml_fails_the_load_naming_file_line_and_field(tmp_path, monkeypatch, change, expected):
     with pytest.raises((ConfigError, SparkAssetError), match=expected):

@@ -323,5 +323,5 @@ def test_emr_classic_instance_types_need_a_price(config_root):
         "stages/dev.yml: emr_classic.profiles.default.instance_groups.0.instance_type",
     ]
     assert found[0].endswith("expected an instance type priced in emr_platform/pricing.py (c5.2xlarge, c5.xlarge, "
-                             "m5.2xlarge, m5.4xlarge, m5.xlarge, m6g.2xlarge, m6g.xlarge, m7g.2xlarge, m7g.xlarge, "
-                             "r5.2xlarge, r5.4xlarge, r5.xlarge), got 'm5.huge'")
+                             "m5.2xlarge, m5.4xlarge, m5.xlarge, m6g.2xlarge, m6g.xlarge, m6i.2xlarge, m6i.xlarge, "
+                             "m7g.2xlarge, m7g.xlarge, r5.2xlarge, r5.4xlarge, r5.xlarge), got 'm5.huge'")

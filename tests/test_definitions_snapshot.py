@@ -1,7 +1,8 @@
 """Every code location of every stage, against a committed snapshot of its definitions.
 
-For each stage and location: each asset's key, deps, owners, kinds, tags, group, partitions,
-automation condition and check names, and the location's jobs, schedules, sensors and
+For each stage and location: each asset's key, deps (with partition mappings), owners, kinds,
+tags, group, partitions (kind, start, end, time zone), backfill policy, automation condition,
+freshness and retry policy and check names, and the location's jobs, schedules, sensors and
 resource keys. A change to definitions shows up in the diff of ``tests/snapshots/definitions.json``
 for a reviewer to read; regenerate it with::
 
@@ -25,6 +26,22 @@ from emr_platform.workspace import workspace_locations
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 
 
+def partitions(node) -> dict | None:
+    """Kind, first and last key, start, end and time zone of an asset's partitions definition."""
+    found = node.partitions_def
+    if found is None:
+        return None
+    keys = found.get_partition_keys()
+    described = {"kind": type(found).__name__, "count": len(keys), "first": keys[0], "last": keys[-1]}
+    if isinstance(found, dg.TimeWindowPartitionsDefinition):
+        described |= {
+            "start": found.start.isoformat(),
+            "end": found.end.isoformat() if found.end else None,
+            "timezone": found.timezone,
+        }
+    return described
+
+
 def describe(defs: dg.Definitions) -> dict:
     """The reviewable facts of one location's definitions (plain JSON)."""
     graph = defs.resolve_asset_graph()
@@ -32,12 +49,22 @@ def describe(defs: dg.Definitions) -> dict:
     for key in sorted(own_keys(defs), key=lambda k: k.to_user_string()):
         node = graph.get(key)
         assets[key.to_user_string()] = {
-            "deps": sorted(parent.to_user_string() for parent in node.parent_keys),
+            "deps": {  # each with its declared partition mapping, if any
+                parent.to_user_string(): _mapping(defs, key, parent)
+                for parent in sorted(node.parent_keys, key=lambda k: k.to_user_string())
+            },
             "owners": list(node.owners),
             "kinds": sorted(node.kinds),
             "tags": dict(sorted(node.tags.items())),
             "group": node.group_name,
-            "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
+            "partitions": partitions(node),
+            "backfill_policy": str(node.backfill_policy) if node.partitions_def and node.backfill_policy else None,
+            "freshness": (
+                {"fail_window": str(node.freshness_policy.fail_window.to_timedelta())}
+                if node.freshness_policy is not None and hasattr(node.freshness_policy, "fail_window")
+                else None
+            ),
+            "retry": _retry(defs, key),
             "automation": str(node.automation_condition.get_label() or type(node.automation_condition).__name__)
             if node.automation_condition
             else None,
@@ -50,6 +77,18 @@ def describe(defs: dg.Definitions) -> dict:
         "sensors": sorted(sensor.name for sensor in defs.sensors or []),
         "resources": sorted(defs.resources or {}),
     }
+
+
+def _mapping(defs: dg.Definitions, key: dg.AssetKey, parent: dg.AssetKey) -> str | None:
+    mapping = defs.resolve_assets_def(key).get_partition_mapping_for_dep(parent)
+    return type(mapping).__name__ if mapping is not None else None
+
+
+def _retry(defs: dg.Definitions, key: dg.AssetKey) -> dict | None:
+    policy = defs.resolve_assets_def(key).op.retry_policy
+    if policy is None:
+        return None
+    return {"max_retries": policy.max_retries, "delay": policy.delay, "backoff": policy.backoff.value if policy.backoff else None}
 
 
 def current() -> dict:

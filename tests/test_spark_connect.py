@@ -1,4 +1,5 @@
-"""Lifecycle of the shared local Spark Connect server: first use, reuse, concurrent starters, kill, idle stop."""
+"""Lifecycle of the shared local Spark Connect server: first use, reuse, concurrent starters, kill, idle stop,
+start in the background, and its class-data-sharing archive (recorded once, mapped after, never used broken)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.spark_connect import SparkConnectServer, _alive
+from resources.spark_connect import SparkConnectServer, _alive, archive_key
 
 def lease_in_subprocess(state: Path) -> subprocess.Popen:
     code = (
@@ -70,9 +71,79 @@ def test_idle_server_stops_by_itself(tmp_path):
         state = server.status()
         time.sleep(4)  # a held lease keeps it alive past the idle timeout
         assert server.status() is not None
-    # The watchdog kills the server, waits for it to exit, then removes its state file.
-    deadline = time.monotonic() + 30
+    # The watchdog kills the server, waits for it to exit (and write its CDS archive), then removes its state file.
+    deadline = time.monotonic() + 120
     while (server.status() is not None or (tmp_path / "server.json").exists()) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert server.status() is None
     assert not _alive(state["pid"]) and not (tmp_path / "server.json").exists()
+
+
+def mapped_archives(pid: int) -> set[str]:
+    """The CDS archive files JVM ``pid`` has mapped into memory (what it really uses, not what it was told)."""
+    return {line.split()[-1] for line in Path(f"/proc/{pid}/maps").read_text().splitlines() if line.endswith(".jsa")}
+
+
+def count_rows(url: str) -> int:
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.remote(url).getOrCreate()
+    try:
+        return spark.range(10).count()
+    finally:
+        spark.stop()
+
+
+def test_class_data_sharing_archive_is_recorded_once_then_mapped_and_never_used_broken(tmp_path):
+    server = SparkConnectServer(tmp_path, cores=1, driver_memory_gb=1)
+    archive = server.archive()
+    with server.lease() as url:
+        assert count_rows(url) == 10
+        recording = Path(server.status()["cds_recording"])
+        assert recording.parent == archive.parent and not archive.exists()
+    server.stop()
+    # written by the JVM at exit, published under its final name only once a JVM accepted it
+    assert archive.is_file() and archive.stat().st_size > 10 * 2**20
+    assert not list(archive.parent.glob("*.tmp"))
+
+    with server.lease() as url:
+        state = server.status()
+        assert str(archive) in mapped_archives(state["pid"]) and state["cds_recording"] is None
+        assert count_rows(url) == 10
+    server.stop()
+
+    # A partial archive makes a JVM abort at start: the start is retried without it, and it is dropped.
+    archive.write_bytes(archive.read_bytes()[: 2**20])
+    with server.lease() as url:
+        assert count_rows(url) == 10
+        assert str(archive) not in mapped_archives(server.status()["pid"])
+    assert server.status()["cds_recording"]  # and a new one is being recorded
+    server.stop()
+
+
+def test_archive_key_changes_with_java_and_pyspark(tmp_path):
+    java, home = tmp_path / "java", tmp_path / "pyspark"
+    java.write_text("a JVM")
+    home.mkdir()
+    key = archive_key(str(java), home, "4.3.0")
+    assert key == archive_key(str(java), home, "4.3.0")
+    assert key != archive_key(str(java), home, "4.3.1")
+    assert key != archive_key(str(java), tmp_path, "4.3.0")
+    os.utime(java, ns=(0, 0))  # an upgraded Java
+    assert key != archive_key(str(java), home, "4.3.0")
+
+
+def test_prestart_returns_at_once_and_the_first_lease_gets_its_server(tmp_path):
+    server = SparkConnectServer(tmp_path, cores=1, driver_memory_gb=1, class_data_sharing=False)
+    try:
+        started = time.monotonic()
+        thread = server.prestart()
+        assert time.monotonic() - started < 1
+        thread.join(timeout=240)
+        state = server.status()
+        assert state is not None  # started by the background thread, before any lease
+        with server.lease() as url:
+            assert url == f"sc://127.0.0.1:{state['port']}"
+        assert (tmp_path / "server.log").read_text().count("SparkConnectServer: Starting Spark session") == 1
+    finally:
+        server.stop()

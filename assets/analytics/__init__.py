@@ -6,10 +6,12 @@ asset); Python specs would go in ``SPECS``.
 
 from pathlib import Path
 
-from assets.catalog import declared_keys
+from assets.catalog import declared_specs
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec
 
 SPECS: list[SparkAssetSpec] = []
 
-defs = team_definitions("analytics", SPECS, Path(__file__).parent, declared_keys=declared_keys, package=__name__)
+defs = team_definitions(
+    "analytics", SPECS, Path(__file__).parent, declared_specs=declared_specs, package=__name__
+)

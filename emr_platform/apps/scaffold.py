@@ -33,13 +33,13 @@ INIT_TEMPLATE = '''"""Code location of team {name}: Spark assets declared in YAM
 
 from pathlib import Path
 
-from assets.catalog import declared_keys
+from assets.catalog import declared_specs
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec
 
 SPECS: list[SparkAssetSpec] = []
 
-defs = team_definitions("{name}", SPECS, Path(__file__).parent, declared_keys=declared_keys, package=__name__)
+defs = team_definitions("{name}", SPECS, Path(__file__).parent, declared_specs=declared_specs, package=__name__)
 '''
 
 DEFS_INIT_TEMPLATE = '''"""YAML-declared Spark assets of team {name}: one folder per asset with its defs.yaml."""

@@ -25,6 +25,13 @@ attributes:
     # - unique: [key_column]
     # - between: {{column: month, low: 1, high: 12}}
     # - references: {{column: carrier, input: airlines}}
+  # Operations; unset, the team's defaults in config.yml:
+  # partitions: daily_2013              # a name under partitionings in config.yml, or none
+  # partition_column: flight_date       # the output column that holds the partition
+  # input_partitions: {{flights: window}} # per input: identity | window | all
+  # automation: eager                   # eager | on_missing | {{on_cron: "0 6 * * *"}} | none
+  # freshness: {{fail_window: 26h}}
+  # retry: {{max_retries: 2, delay_seconds: 30, backoff: exponential}}
 """
 
 SQL_TEMPLATE = """-- {team}/{domain}/{table}: the query's result is the table; each input is a view named like the input.

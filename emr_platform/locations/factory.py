@@ -5,14 +5,16 @@ in a ``defs.yaml`` under the package's ``defs/`` folder (:mod:`emr_platform.loca
 Policy applied here, once, for every asset: key ``[team, domain, table]``, group = domain,
 owners (``team:<team>`` plus the team's owners from config), kinds (``spark`` + substrate),
 tags (team, substrate, stage), asset check specs, and the launcher resource of the
-asset's substrate. Each spec is resolved once (:func:`emr_platform.spec.resolve`).
+asset's substrate; its partitions, partition mappings, backfill policy, automation condition,
+freshness and retry policy. Each spec is resolved once (:func:`emr_platform.spec.resolve`).
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -20,13 +22,19 @@ from dagster.components.core.component_tree import ComponentTreeException
 
 from emr_platform import naming, substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
-from emr_platform.launcher import SparkLauncher
+from emr_platform.launcher import SparkLauncher, with_metadata
+from emr_platform.locations.adhoc import adhoc_job, adhoc_substrates
 from emr_platform.locations.components import SparkAsset, SparkAssetError, display_path
-from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, resolve
+from emr_platform.locations.sensors import automation_sensor, run_failure_alert_sensor
+from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, UpstreamPartitions, resolve, spec_partitioning
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources import launcher_resources
 
 JOB_NAME = "all_assets"
+# team -> the specs its code location declares (None: unknown, its location does not load)
+DeclaredSpecs = Callable[[str], Sequence[SparkAssetSpec] | None]
+# dagster 1.13 marks @asset's backfill_policy as beta and warns for every partitioned asset it builds
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy.*")
 
 
 def spark_asset(config: PlatformConfig, asset: ResolvedSparkAsset) -> dg.AssetsDefinition:
@@ -34,11 +42,20 @@ def spark_asset(config: PlatformConfig, asset: ResolvedSparkAsset) -> dg.AssetsD
     the launcher resource of its substrate."""
     spec, key = asset.spec, asset.key
     launcher_key = substrates.get(asset.substrate).resource_key
+    deps = [
+        dg.AssetDep(upstream, partition_mapping=asset.inputs[name].mapping if name in asset.inputs else None)
+        for name, upstream in spec.upstream_keys().items()
+    ]
 
     @dg.asset(
         key=key,
         description=spec.description,
-        deps=list(spec.upstream_keys().values()),
+        deps=deps,
+        partitions_def=asset.partitions_def,
+        backfill_policy=asset.backfill_policy,
+        automation_condition=asset.automation_condition,
+        freshness_policy=asset.freshness_policy,
+        retry_policy=asset.retry_policy,
         group_name=naming.group_name(asset.team, spec.domain),
         owners=list(asset.owners),
         kinds={"spark", asset.substrate},
@@ -49,7 +66,14 @@ def spark_asset(config: PlatformConfig, asset: ResolvedSparkAsset) -> dg.AssetsD
     )
     def _spark_asset(context):  # no annotation: dagster rejects string (postponed) annotations here
         launcher: SparkLauncher = getattr(context.resources, launcher_key)
-        yield from launcher.launch(context, asset.job(config, context.run.run_id))
+        keys = list(context.partition_keys) if asset.partitioning else None
+        job = asset.job(config, context.run.run_id, keys)
+        results = launcher.launch(context, job)
+        if job.partition:  # each partition of a range gets this materialization; its cost is the whole run's
+            results = with_metadata(
+                results, {"partition_range": job.partition.label, "partition_count": len(job.partition.keys)}
+            )
+        yield from results
 
     return _spark_asset
 
@@ -122,17 +146,22 @@ def team_definitions(
     base_dir: Path | str,
     config: PlatformConfig | None = None,
     declared_keys: DeclaredKeys | None = None,
+    declared_specs: DeclaredSpecs | None = None,
     package: str | None = None,
 ) -> dg.Definitions:
-    """The code location of ``team``: its Spark assets, one job materializing all of them, and launchers.
+    """The code location of ``team``: its Spark assets, one job materializing all of them, the
+    team's ad-hoc job (:mod:`emr_platform.locations.adhoc`), launchers, the automation condition
+    sensor and the run failure alert sensor.
 
     ``specs`` are the team's Python specs; given ``package`` (the team package's module name),
     the ``SparkAsset`` components of its ``defs/`` folder are added. ``base_dir`` is the team
-    package's folder (job scripts are relative to it); ``declared_keys(team)`` gives the asset
-    keys another team's location declares (see ``assets/catalog.py``). Raises ``ConfigError``
-    when ``team`` is not declared in config.yml, or a spec's input is not a declared asset of
-    the team or of its ``upstream_teams`` (naming the ``defs.yaml`` file and line of a YAML
-    asset); ``FileNotFoundError`` for a missing job script; ``SparkAssetError`` for a bad ``defs.yaml``.
+    package's folder (job scripts are relative to it). ``declared_specs(team)`` gives the specs
+    another team's location declares (see ``assets/catalog.py``; ``None`` when it does not load):
+    an input must be one of them and its partitioning is checked against its upstream's;
+    ``declared_keys(team)`` gives only the keys. Raises ``ConfigError`` when ``team`` is not
+    declared in config.yml, or a spec's input is not a declared asset of the team or of its
+    ``upstream_teams`` (naming the ``defs.yaml`` file and line of a YAML asset);
+    ``FileNotFoundError`` for a missing job script; ``SparkAssetError`` for a bad ``defs.yaml``.
     """
     config = config or load_config()
     config.team(team)
@@ -146,15 +175,43 @@ def team_definitions(
         return locate(*field_path) if locate else None
 
     label = f"{base_dir.parent.name}/{base_dir.name}"
+    if declared_specs is not None and declared_keys is None:
+        def declared_keys(owner: str) -> set[str] | None:
+            owned = declared_specs(owner)
+            return None if owned is None else {f"{owner}/{s.domain}/{s.table}" for s in owned}
     problems = duplicate_problems(team, specs, where, label) + input_problems(
         config, team, specs, label, declared_keys, where
     )
     if problems:
         raise ConfigError(problems)
-    resolved = [resolve(config, team, spec, Path(base_dir)) for spec in specs]
+    upstream = upstream_partitions(config, team, specs, declared_specs)
+    resolved = [resolve(config, team, spec, base_dir, upstream, label, where) for spec in specs]
     assets = [spark_asset(config, asset) for asset in resolved]
+    used = {asset.substrate for asset in resolved} | set(adhoc_substrates(config))  # ad-hoc runs may pick any
     return dg.Definitions(
         assets=[*assets, *upstream_specs(config, team, resolved)],
-        jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets))],
-        resources=launcher_resources(config, {asset.substrate for asset in resolved}),
+        jobs=[dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.assets(*assets)), adhoc_job(config, team)],
+        sensors=[automation_sensor(team, assets), run_failure_alert_sensor(config, team)],
+        resources=launcher_resources(config, used),
     )
+
+
+def upstream_partitions(
+    config: PlatformConfig,
+    team: str,
+    specs: Sequence[SparkAssetSpec],
+    declared_specs: DeclaredSpecs | None,
+) -> UpstreamPartitions:
+    """``{"team/domain/table": (partitioning, partition column)}`` of the assets ``team`` may read:
+    its own ``specs`` and, given ``declared_specs``, its upstream teams'. A spec whose partitioning
+    does not resolve is left out (its own location reports it)."""
+    owned = [(team, spec) for spec in specs]
+    if declared_specs is not None:
+        owned += [(owner, spec) for owner in config.team(team).upstream_teams for spec in declared_specs(owner) or ()]
+    found = {}
+    for owner, spec in owned:
+        try:
+            found[f"{owner}/{spec.domain}/{spec.table}"] = (spec_partitioning(config, owner, spec), spec.partition_column)
+        except ValueError:
+            continue
+    return found

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.catalog import declared_specs
 from emr_platform.config import REPO_ROOT, PlatformConfig
 from emr_platform.locations.factory import team_definitions
 from emr_platform.workspace import workspace_locations
@@ -18,7 +19,9 @@ def location_definitions(name: str, module_name: str, config: PlatformConfig | N
     module = importlib.import_module(module_name)
     if config is None or not hasattr(module, "SPECS"):
         return module.defs
-    return team_definitions(name, module.SPECS, Path(module.__file__).parent, config=config, package=module_name)
+    return team_definitions(
+        name, module.SPECS, Path(module.__file__).parent, config=config, declared_specs=declared_specs, package=module_name
+    )
 
 
 def load_locations(root: Path = REPO_ROOT) -> dict[str, dg.Definitions]:

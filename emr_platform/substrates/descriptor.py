@@ -19,7 +19,9 @@ class Orphan:
     """Work a launch started whose Dagster run has ended.
 
     ``kind`` is ``cluster`` (``id`` = job flow id), ``step`` (``id`` = step id on cluster
-    ``parent_id``) or ``job-run`` (``id`` = job run id in application ``parent_id``).
+    ``parent_id``), ``job-run`` (``id`` = job run id in application ``parent_id``) or
+    ``session`` (a Spark Connect session in application ``parent_id``, which belongs to no
+    Dagster run: ``reason`` says why it is stopped).
     """
 
     kind: str
@@ -27,11 +29,13 @@ class Orphan:
     team: str
     run_id: str
     parent_id: str | None = None
+    reason: str = ""
 
     def describe(self) -> str:
-        parent = {"step": "cluster", "job-run": "application"}.get(self.kind)
+        parent = {"step": "cluster", "job-run": "application", "session": "application"}.get(self.kind)
         where = f" of {parent} {self.parent_id}" if self.parent_id else ""
-        return f"{self.kind} {self.id}{where} (team {self.team}, Dagster run {self.run_id})"
+        why = self.reason or f"Dagster run {self.run_id}"
+        return f"{self.kind} {self.id}{where} (team {self.team}, {why})"
 
 
 # (has this Dagster run ended?, stage, AWS region) -> the substrate's orphans in that region

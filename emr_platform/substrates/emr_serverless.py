@@ -1,13 +1,16 @@
-"""EMR Serverless: job runs on each team's application.
+"""EMR Serverless: job runs and Spark Connect sessions on each team's application.
 
 Job run and application states are from the EMR Serverless API reference (``JobRun.state``,
-``Application.state``), read 2026-11-25.
+``Application.state``), read 2026-11-25; session states (``Session.state``) and the release
+that brings sessions (emr-7.13.0) from the EMR Serverless user guide, "Run interactive sessions
+with Amazon EMR Serverless through Spark Connect", read 2026-11-26.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 from pydantic import Field
@@ -23,17 +26,38 @@ FAILED_JOB_RUN_STATES = ("FAILED", "CANCELLED")
 # An application in one of these states can still run jobs (or be started to).
 USABLE_APPLICATION_STATES = ("CREATING", "CREATED", "STARTING", "STARTED", "STOPPING", "STOPPED")
 STARTABLE_APPLICATION_STATES = ("CREATED", "STOPPED")
+# Spark Connect sessions: what may still bill, what accepts queries, what has ended.
+ACTIVE_SESSION_STATES = ("SUBMITTED", "STARTING", "STARTED", "IDLE", "BUSY")
+READY_SESSION_STATES = ("STARTED", "IDLE", "BUSY")
+ENDED_SESSION_STATES = ("FAILED", "TERMINATING", "TERMINATED")
+SESSIONS_MIN_RELEASE = (7, 13, 0)  # StartSession needs emr-7.13.0 or later
+
+
+def release_version(label: str) -> tuple[int, int, int]:
+    """``(major, minor, patch)`` of an EMR release label such as ``emr-7.13.0``."""
+    major, minor, patch = label.removeprefix("emr-").split(".")
+    return int(major), int(minor), int(patch)
+
+
+def supports_sessions(label: str) -> bool:
+    """Whether applications of release ``label`` can run Spark Connect sessions (emr-7.13.0 and later)."""
+    return release_version(label) >= SESSIONS_MIN_RELEASE
 
 
 class EmrServerlessSettings(SettingsModel):
     """Each team's EMR Serverless application (infra) and how job runs use it (the launcher).
 
     Application capacity, used by infra: warm workers are pre-initialized with the team's
-    default job size and are billed while the application is started; ``max_*`` caps all job
-    runs of one application together. Job runs, used by the launcher
+    default job size and are billed while the application is started, idle or not (a team's
+    ``warm_drivers``/``warm_executors`` override these); ``max_*`` caps all job runs and
+    sessions of one application together; ``release_label`` must be emr-7.13.0 or later when
+    a team is ``interactive`` (Spark Connect sessions). Job runs, used by the launcher
     (``resources/emr/serverless.py``): poll interval, CloudWatch logging, log wait.
     """
 
+    architecture: Literal["X86_64", "ARM64"] = Field(
+        "X86_64", description="Instruction set of the applications: ARM64 runs on Graviton, about 20% cheaper."
+    )
     release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$", description="EMR release, e.g. emr-7.9.0.")
     warm_drivers: int = Field(0, ge=0, le=100, description="Pre-initialized driver workers.")
     warm_executors: int = Field(0, ge=0, le=1000, description="Pre-initialized executor workers.")
@@ -41,6 +65,9 @@ class EmrServerlessSettings(SettingsModel):
     max_memory_gb: int = Field(256, ge=1, description="Memory cap of the application, GiB.")
     max_disk_gb: int = Field(2000, ge=20, description="Disk cap of the application, GiB.")
     idle_timeout_minutes: int = Field(15, ge=1, le=10080, description="Auto-stop after this long without job runs.")
+    session_idle_timeout_minutes: int = Field(
+        30, ge=1, le=1440, description="A Spark Connect session ends after this long without a query."
+    )
     poll_interval_seconds: float = Field(10, gt=0, le=300, description="Seconds between get_job_run calls.")
     cloudwatch_logging: bool = Field(True, description="Driver logs to the team's CloudWatch log group too.")
     log_wait_seconds: float = Field(60, ge=0, le=900, description="Longest wait for driver logs after a job run ends.")
@@ -51,12 +78,54 @@ def bills(service: str) -> bool:
     return "serverless" in service
 
 
+HEARTBEAT_SECONDS = 60.0  # how often the process holding a session open refreshes its heartbeat tag
+STALE_HEARTBEAT_SECONDS = 300.0  # no heartbeat for this long: the owner's process is gone
+
+
+def session_orphan_reason(session: dict[str, Any], now: float) -> str | None:
+    """Why the platform's session ``session`` (``GetSession``'s ``session``) should be terminated, or None.
+
+    ``now`` is epoch seconds. A session is orphaned when its owner's heartbeat tag
+    (:data:`emr_platform.tags.HEARTBEAT`, epoch seconds) is older than
+    :data:`STALE_HEARTBEAT_SECONDS`, or when it has been IDLE for longer than its own
+    ``idleTimeoutMinutes``.
+    """
+    heartbeat = session.get("tags", {}).get(tags.HEARTBEAT)
+    if heartbeat is not None and now - float(heartbeat) > STALE_HEARTBEAT_SECONDS:
+        return f"its owner's process is gone (no heartbeat for {now - float(heartbeat):.0f} s)"
+    idle_since, limit = session.get("idleSince"), session.get("idleTimeoutMinutes")
+    if session.get("state") == "IDLE" and idle_since is not None and limit:
+        idle = now - idle_since.timestamp()
+        if idle > limit * 60:
+            return f"idle for {idle / 60:.0f} min, past its limit of {limit} min"
+    return None
+
+
+def _session_orphans(client: Any, application_id: str, stage: str) -> list[Orphan]:
+    found = []
+    states = list(ACTIVE_SESSION_STATES)
+    now = time.time()
+    for page in client.get_paginator("list_sessions").paginate(applicationId=application_id, states=states):
+        for summary in page["sessions"]:
+            session = client.get_session(applicationId=application_id, sessionId=summary["sessionId"])["session"]
+            session_tags = session.get("tags", {})
+            reason = tags.platform_session(session_tags, stage) and session_orphan_reason(session, now)
+            if reason:
+                found.append(
+                    Orphan("session", summary["sessionId"], session_tags[tags.TEAM], "-", application_id, reason=reason)
+                )
+    return found
+
+
 def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-    """Active job runs of ``stage`` tagged by the platform whose Dagster run has ``ended``."""
+    """Active job runs of ``stage`` tagged by the platform whose Dagster run has ``ended``, and the
+    platform's Spark Connect sessions of ``stage`` that :func:`session_orphan_reason` condemns."""
     found = []
     client = boto3.client("emr-serverless", region_name=region)
     for page in client.get_paginator("list_applications").paginate():
         for application in page["applications"]:
+            if supports_sessions(application.get("releaseLabel") or "emr-0.0.0"):
+                found += _session_orphans(client, application["id"], stage)
             states = [s for s in ACTIVE_JOB_RUN_STATES if s != "CANCELLING"]
             runs = client.get_paginator("list_job_runs").paginate(applicationId=application["id"], states=states)
             for run_page in runs:
@@ -71,10 +140,11 @@ def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[
 
 
 def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
-    """Cancel the orphaned job run."""
-    return boto3.client("emr-serverless", region_name=region).cancel_job_run(
-        applicationId=orphan.parent_id, jobRunId=orphan.id
-    )
+    """Cancel the orphaned job run, or terminate the orphaned session."""
+    client = boto3.client("emr-serverless", region_name=region)
+    if orphan.kind == "session":
+        return client.terminate_session(applicationId=orphan.parent_id, sessionId=orphan.id)
+    return client.cancel_job_run(applicationId=orphan.parent_id, jobRunId=orphan.id)
 
 
 SUBSTRATE = Substrate(
@@ -85,7 +155,7 @@ SUBSTRATE = Substrate(
     launcher="resources.emr.serverless:EmrServerlessLauncher",
     needs_s3_roots=True,
     bills=bills,
-    orphan_kinds=("job-run",),
+    orphan_kinds=("job-run", "session"),
     find_orphans=find_orphans,
     stop_orphan=stop_orphan,
 )

@@ -356,8 +356,14 @@ def _run_statements(config: PlatformConfig, team: str, roles: dict, args: Dagste
         # Other teams' applications: no job run, interactive session (Livy, Studio) or change,
         # whatever a later grant says.
         *([{"Sid": "DenyOtherApplications", "Effect": "Deny", "Action": ["emr-serverless:*"],
-            "Resource": [r for arn in others for r in (arn, pulumi.Output.concat(arn, "/jobruns/*"))]}]
+            "Resource": [r for arn in others for r in (arn, pulumi.Output.concat(arn, "/jobruns/*"),
+                                                        pulumi.Output.concat(arn, "/sessions/*"))]}]
           if others else []),
+        # Spark Connect sessions (emr-platform spark session), on the team's own application only.
+        {"Sid": "OwnApplicationSessions", "Effect": "Allow",
+         "Action": ["emr-serverless:StartSession", "emr-serverless:GetSession", "emr-serverless:GetSessionEndpoint",
+                    "emr-serverless:TerminateSession", "emr-serverless:ListSessions", "emr-serverless:TagResource"],
+         "Resource": [application_arn, pulumi.Output.concat(application_arn, "/sessions/*")]},
         {"Sid": "FindApplications", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
          "Resource": ["*"]},
         # RunJobFlow and ListApplications have no resource type: the team tag is what scopes creation.
@@ -414,9 +420,11 @@ def _platform_statements(config: PlatformConfig, args: DagsterDeploymentArgs, ar
         {"Sid": "FindOrphanJobRuns", "Effect": "Allow", "Action": ["emr-serverless:ListApplications"],
          "Resource": ["*"]},
         {"Sid": "StopOrphanJobRuns", "Effect": "Allow",
-         "Action": ["emr-serverless:ListJobRuns", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun"],
+         "Action": ["emr-serverless:ListJobRuns", "emr-serverless:GetJobRun", "emr-serverless:CancelJobRun",
+                    "emr-serverless:ListSessions", "emr-serverless:GetSession", "emr-serverless:TerminateSession"],
          "Resource": [arn_of("emr-serverless", "/applications/*"),
-                      arn_of("emr-serverless", "/applications/*/jobruns/*")]},
+                      arn_of("emr-serverless", "/applications/*/jobruns/*"),
+                      arn_of("emr-serverless", "/applications/*/sessions/*")]},
         *run_s3_statements(config, prefixes.PLATFORM),
         *_every_run_statements(args),
     ]

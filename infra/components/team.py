@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from emr_platform import naming, prefixes
 from emr_platform.config import PlatformConfig
+from infra.components.sessions import ApplicationSessions
 from infra.documents import arn, assume_role, document, team_s3_statements
 
 LOG_RETENTION_DAYS = 90
@@ -168,16 +169,19 @@ class Team(pulumi.ComponentResource):
             {"initial_capacity_type": kind,
              "initial_capacity_config": {"worker_count": count, "worker_configuration": worker(cores, memory)}}
             for kind, count, cores, memory in (
-                ("Driver", capacity.warm_drivers, size.driver_cores, size.driver_memory_gb),
-                ("Executor", capacity.warm_executors, size.executor_cores, size.executor_memory_gb),
+                ("Driver", _team_or(self._settings.warm_drivers, capacity.warm_drivers), size.driver_cores,
+                 size.driver_memory_gb),
+                ("Executor", _team_or(self._settings.warm_executors, capacity.warm_executors), size.executor_cores,
+                 size.executor_memory_gb),
             )
             if count
         ]
-        return aws.emrserverless.Application(
+        application = aws.emrserverless.Application(
             f"{self._name}-application",
             name=naming.serverless_application(config, self._name),
             type="spark",
             release_label=capacity.release_label,
+            architecture=capacity.architecture,
             initial_capacities=warm or None,
             maximum_capacity={
                 "cpu": f"{capacity.max_vcpu} vCPU",
@@ -204,6 +208,10 @@ class Team(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child,
         )
+        if self._settings.interactive:  # Spark Connect sessions (emr-7.13.0+, checked by the config loader)
+            ApplicationSessions(f"{self._name}-sessions", application.id, config.platform.region,
+                                pulumi.ResourceOptions(parent=self, depends_on=[application]))
+        return application
 
     def _budget(self) -> aws.budgets.Budget:
         """The team's monthly cost budget, alerting its owners and the budget topic at 80 %."""
@@ -243,3 +251,8 @@ class Team(pulumi.ComponentResource):
                 tags=self._tags,
                 opts=self._child,
             )
+
+
+def _team_or(team_value: int | None, stage_value: int) -> int:
+    """A team's own pre-initialized worker count (``teams.<t>.warm_*``), else the stage's (``emr_serverless.warm_*``)."""
+    return stage_value if team_value is None else team_value

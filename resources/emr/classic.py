@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import dagster as dg
 from dagster_aws.pipes import PipesEMRClient
 
-from emr_platform import discovery, tags
+from emr_platform import discovery, pricing, tags
 from emr_platform.launcher import SparkJob, SparkJobError
 from emr_platform.pricing import Usage
 from emr_platform.substrates.emr_classic import (
@@ -226,11 +226,14 @@ class PlatformEMRClient(PipesEMRClient):
             self.client.terminate_job_flows(JobFlowIds=[self.cluster_id])
 
     def usage(self, wall_seconds: float, spot_discount: float) -> Usage:
-        """Instance-seconds by ``<instance type>/<market>``: a transient cluster's instances for
-        their lifetime; on a shared cluster, the step's duration times the cluster's instances
-        divided by its step concurrency (an estimate of the step's share)."""
+        """Instance-seconds by ``<instance type>/<market>``, and per instance: a transient cluster's
+        instances for their lifetime (each billed at least a minute); on a shared cluster, the
+        step's duration times the cluster's instances divided by its step concurrency (an
+        estimate of the step's share, which AWS bills no minimum for). ``storage_gb_hours`` are
+        the EBS volumes EMR attaches by default to those instances, over the same time."""
         now = dt.datetime.now(dt.timezone.utc)
         seconds: dict[str, float] = defaultdict(float)
+        instances: list[tuple[str, float]] = []
         timeline = (self.step or {}).get("Status", {}).get("Timeline", {})
         step_seconds = _seconds(timeline.get("StartDateTime"), timeline.get("EndDateTime"), now)
         share = 1.0
@@ -241,15 +244,24 @@ class PlatformEMRClient(PipesEMRClient):
             for instance in page["Instances"]:
                 key = f"{instance['InstanceType']}/{instance.get('Market') or 'ON_DEMAND'}"
                 if self.shared_cluster_id:
-                    seconds[key] += step_seconds * share
+                    held = step_seconds * share
                 else:
                     life = instance.get("Status", {}).get("Timeline", {})
-                    seconds[key] += _seconds(life.get("CreationDateTime"), life.get("EndDateTime"), now)
+                    held = _seconds(life.get("CreationDateTime"), life.get("EndDateTime"), now)
+                seconds[key] += held
+                instances.append((key, held))
+        try:
+            storage = pricing.ebs_gb_hours(tuple(instances))
+        except ValueError:  # a type without a price: cost_metadata reports it as cost_error
+            storage = 0.0
         return Usage(
             substrate=NAME,
             job_seconds=step_seconds or wall_seconds,
+            storage_gb_hours=storage,
             instance_seconds=dict(seconds),
             spot_discount=spot_discount,
+            instances=tuple(instances),
+            minimum_applies=not self.shared_cluster_id,
         )
 
 

@@ -83,7 +83,8 @@ def serverless_start_params(
         "clientToken": client_token,
         "executionRoleArn": execution_role_arn,
         "name": job.name,
-        "jobDriver": {"sparkSubmit": {"entryPoint": script_uri, "sparkSubmitParameters": shlex.join(submit)}},
+        "jobDriver": {"sparkSubmit": {"entryPoint": script_uri, "sparkSubmitParameters": shlex.join(submit)}
+                      | ({"entryPointArguments": list(job.args)} if job.args else {})},
         "configurationOverrides": {"monitoringConfiguration": monitoring},
         "tags": job_tags(job, client_token),
         "executionTimeoutMinutes": max(MIN_SERVERLESS_TIMEOUT_MINUTES, math.ceil(job.timeout_seconds / 60)),
@@ -104,6 +105,7 @@ def step(job: SparkJob, *, script_uri: str, py_files_uri: str, client_token: str
         "--py-files", py_files_uri,
         *conf_args(spark_confs(job.size)),
         script_uri,
+        *job.args,
     ]
     return {
         "Name": step_name(job, client_token),
@@ -185,3 +187,43 @@ def cluster_profile(settings: EmrClassicSettings, job: SparkJob) -> ClusterProfi
     """The cluster profile named like the job's size, else ``default``."""
     profiles = settings.profiles
     return profiles.get(job.size_name) or profiles["default"]
+
+
+def session_start_params(
+    settings: EmrServerlessSettings,
+    site: Site,
+    team: str,
+    size: JobSize,
+    *,
+    user: str,
+    application_id: str,
+    execution_role_arn: str,
+    client_token: str,
+    heartbeat: float,
+) -> dict[str, Any]:
+    """``start_session`` request of a Spark Connect session of ``team`` opened by ``user``.
+
+    The session gets the job size's Spark properties (``spark-defaults``), ends after
+    ``settings.session_idle_timeout_minutes`` without a query, and is tagged team, user, stage,
+    substrate, ``managed-by`` and the owner's first heartbeat (epoch seconds; see
+    :data:`emr_platform.tags.HEARTBEAT`).
+    """
+    session_tags = {
+        tags.TEAM: team,
+        tags.USER: user,
+        tags.STAGE: site.stage,
+        tags.SUBSTRATE: emr_serverless.NAME,
+        tags.MANAGED_BY[0]: tags.MANAGED_BY[1],
+        tags.HEARTBEAT: str(int(heartbeat)),
+    }
+    return {
+        "applicationId": application_id,
+        "clientToken": client_token,
+        "executionRoleArn": execution_role_arn,
+        "name": f"{team} {user}"[:256],
+        "idleTimeoutMinutes": settings.session_idle_timeout_minutes,
+        "configurationOverrides": {
+            "runtimeConfiguration": [{"classification": "spark-defaults", "properties": spark_confs(size)}]
+        },
+        "tags": session_tags,
+    }

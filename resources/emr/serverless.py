@@ -210,12 +210,13 @@ class EmrServerlessLauncher(EmrLauncher):
         )
         started = time.monotonic()
         invocation = client.run(context=context, start_job_run_params=request, extras=job.extras)
-        return invocation, usage(client.job_run, time.monotonic() - started)
+        return invocation, usage(client.job_run, time.monotonic() - started, self.settings.architecture)
 
 
-def usage(job_run: dict[str, Any], wall_seconds: float) -> Usage:
+def usage(job_run: dict[str, Any], wall_seconds: float, architecture: str = "X86_64") -> Usage:
     """Usage of a finished job run from its ``billedResourceUtilization`` (AWS rounds it up to
-    the one-minute minimum per worker; "Billing", EMR Serverless user guide)."""
+    the one-minute minimum per worker; "Billing", EMR Serverless user guide), on an application
+    of ``architecture``."""
     billed = job_run.get("billedResourceUtilization") or {}
     return Usage(
         substrate=NAME,
@@ -224,4 +225,5 @@ def usage(job_run: dict[str, Any], wall_seconds: float) -> Usage:
         memory_gb_hours=float(billed.get("memoryGBHour", 0.0)),
         storage_gb_hours=float(billed.get("storageGBHour", 0.0)),
         billed=bool(billed),
+        architecture=architecture,
     )

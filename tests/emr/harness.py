@@ -47,6 +47,8 @@ serverless_urls.url_paths.setdefault(
     serverless_responses.EMRServerlessResponse.dispatch,
 )
 
+from tests.emr import sessions as serverless_sessions
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 TICK_SECONDS = 0.05
@@ -81,9 +83,13 @@ class EmrSimulator:
         hold_seconds: float = 0.0,
         container_logs: bool = True,
         serverless_s3_logs: bool = True,
+        session_start_seconds: float = 0.0,
+        session_failure: str | None = None,
     ):
         self.endpoint, self.spark_remote = endpoint, spark_remote
         self.hold_seconds, self.container_logs, self.serverless_s3_logs = hold_seconds, container_logs, serverless_s3_logs
+        # Spark Connect sessions (tests/emr/sessions.py): seconds to start, or the FAILED details
+        self.session_start_seconds, self.session_failure = session_start_seconds, session_failure
         self.executions: dict[str, Execution] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="emr-simulator")
@@ -136,6 +142,7 @@ class EmrSimulator:
             found += [f"step {s.id} {s.state}" for s in cluster.steps if s.state in ACTIVE_STEP_STATES]
         for runs in _serverless().job_runs.values():
             found += [f"job run {r.id} {r.state}" for r in runs if r.state in ACTIVE_JOB_RUN_STATES]
+        found += [f"session {s['sessionId']} {s['state']}" for s in serverless_sessions.sessions() if s["state"] in serverless_sessions.ACTIVE]
         return found
 
     # --- the loop ----------------------------------------------------------------------------
@@ -154,6 +161,7 @@ class EmrSimulator:
         for runs in list(_serverless().job_runs.values()):
             for run in list(runs):
                 self._tick_job_run(run)
+        serverless_sessions.tick(self)
 
     def _tick_cluster(self, cluster: Any) -> None:
         ended = cluster.state not in ACTIVE_CLUSTER_STATES
@@ -208,7 +216,10 @@ class EmrSimulator:
 
     def _run_step(self, cluster: Any, step: Any, args: list[str], execution: Execution) -> None:
         application = f"application_{int(time.time() * 1000)}_{len(self.executions):04d}"
-        stdout, stderr = self._execute(execution, script_uri=args[-1], py_files=_option(args, "--py-files"))
+        script_at = _script_index(args)
+        stdout, stderr = self._execute(
+            execution, script_uri=args[script_at], py_files=_option(args, "--py-files"), args=args[script_at + 1 :]
+        )
         if execution.cancelled.is_set():
             return
         base = f"{cluster.log_uri.rstrip('/')}/{cluster.id}"
@@ -253,7 +264,10 @@ class EmrSimulator:
     def _run_job_run(self, run: Any, submit: list[str], execution: Execution) -> None:
         started = time.monotonic()
         stdout, stderr = self._execute(
-            execution, script_uri=run.job_driver["sparkSubmit"]["entryPoint"], py_files=_option(submit, "--py-files")
+            execution,
+            script_uri=run.job_driver["sparkSubmit"]["entryPoint"],
+            py_files=_option(submit, "--py-files"),
+            args=list(run.job_driver["sparkSubmit"].get("entryPointArguments") or []),
         )
         if execution.cancelled.is_set():
             return
@@ -284,7 +298,9 @@ class EmrSimulator:
 
     # --- running a script --------------------------------------------------------------------
 
-    def _execute(self, execution: Execution, script_uri: str, py_files: str | None) -> tuple[str, str]:
+    def _execute(
+        self, execution: Execution, script_uri: str, py_files: str | None, args: list[str] = ()
+    ) -> tuple[str, str]:
         """Run the staged script like a Spark driver would; its (stdout, stderr)."""
         if self.hold_seconds and execution.cancelled.wait(self.hold_seconds):
             return "", ""
@@ -309,7 +325,7 @@ class EmrSimulator:
         }
         started = time.monotonic()
         execution.proc = subprocess.Popen(
-            [sys.executable, str(script)], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, str(script), *args], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=True,
         )
         stdout, stderr = execution.proc.communicate()
@@ -347,6 +363,14 @@ def _serverless():
 
 def _confs(args: list[str]) -> dict[str, str]:
     return dict(args[i + 1].split("=", 1) for i, arg in enumerate(args[:-1]) if arg == "--conf")
+
+
+def _script_index(args: list[str]) -> int:
+    """Index of the script in a ``spark-submit`` step's args: the first argument that is not an option."""
+    i = 1  # args[0] is spark-submit
+    while args[i].startswith("--"):
+        i += 2
+    return i
 
 
 def _option(args: list[str], name: str) -> str | None:
@@ -400,7 +424,7 @@ def _merged_monitoring(application: Any, run: Any) -> dict[str, Any]:
 def _dashboard(self) -> ActionResult:
     """GetDashboardForJobRun, which moto lacks: a Spark UI URL naming the job run."""
     job_run_id = self.path.rstrip("/").split("/")[-2]
-    return ActionResult({"url": f"https://spark-ui.example.invalid/{job_run_id}?token={time.monotonic_ns()}"})
+    return ActionResult({"url": f"https://p-{job_run_id}.emrappui-prod.{REGION}.amazonaws.com/shs/history/{job_run_id}/jobs/"})
 
 
 def _cancel_steps(self) -> ActionResult:

@@ -6,6 +6,8 @@ and provider so the policies receive the same ``PolicyResource`` graph the engin
 
 from __future__ import annotations
 
+import asyncio
+
 import contextvars
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +175,9 @@ def synthesize(
     stack_config = {"aws:region": "us-east-1", f"{PROJECT}:dagsterDbPassword": DB_PASSWORD, **(config or {})}
 
     def run() -> None:
+        # Pulumi's mocks run on the current thread's event loop; a test before may have left the
+        # thread without one (asyncio.run sets it to None when it returns).
+        asyncio.set_event_loop(asyncio.new_event_loop())
         mocks = RecordingMocks()
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stage, preview=False,
                                  monitor=RecordingMonitor(mocks, synthesis))

@@ -108,6 +108,10 @@ def test_each_run_role_allows_what_the_emr_launchers_call(prod):
         assert LAUNCHER_ACTIONS <= allowed, LAUNCHER_ACTIONS - allowed
         logs_reads = [s for s in statements if s.get("Sid") == "ReadJobOutput"]
         assert logs_reads[0]["Resource"][0].endswith(f"/{team}/*")
+        (sessions,) = [s for s in statements if s.get("Sid") == "OwnApplicationSessions"]
+        assert {"emr-serverless:StartSession", "emr-serverless:GetSessionEndpoint", "emr-serverless:TerminateSession"} <= set(sessions["Action"])
+        application = next(s for s in statements if s.get("Sid") == "UseOwnApplication")["Resource"][0]
+        assert sessions["Resource"] == [application, application + "/sessions/*"]  # the team's own application only
 
 
 def test_the_platform_location_is_deployed_with_what_its_assets_and_sensors_call(prod):
@@ -119,6 +123,6 @@ def test_the_platform_location_is_deployed_with_what_its_assets_and_sensors_call
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     allowed = {action for s in statements.values() for action in s["Action"]}
     assert {"ce:GetCostAndUsage", "sns:Publish", "elasticmapreduce:TerminateJobFlows", "elasticmapreduce:CancelSteps",
-            "emr-serverless:CancelJobRun", "s3:PutObject"} <= allowed
+            "emr-serverless:CancelJobRun", "emr-serverless:TerminateSession", "s3:PutObject"} <= allowed
     assert statements["WriteCostTables"]["Resource"] == ["arn:aws:s3:::emr-platform-prod-lake/platform/*"]
     assert statements["PublishBudgetAlerts"]["Resource"][0].endswith(":emr-platform-prod-budget-alerts")

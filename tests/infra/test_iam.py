@@ -27,6 +27,16 @@ def _role_policies(synthesis) -> dict[str, dict]:
 ACCEPTED = {
     ("-control-access", "RESOURCE_STAR: ['ecs:ListTasks', 'ecs:RegisterTaskDefinition']"):
         "EcsRunLauncher's task-definition calls, unscoped as before this change; narrowing them is a follow-up",
+    **{
+        ("-run-access", f"UNKNOWN_ACTION: Unknown action emr-serverless:{action}"):
+            "EMR Serverless Spark Connect sessions (2025) postdate parliament 1.6.4's action database"
+        for action in ("StartSession", "GetSession", "GetSessionEndpoint", "TerminateSession", "ListSessions")
+    },
+    **{
+        ("-control-access", f"UNKNOWN_ACTION: Unknown action emr-serverless:{action}"):
+            "EMR Serverless Spark Connect sessions (2025) postdate parliament 1.6.4's action database"
+        for action in ("GetSession", "TerminateSession", "ListSessions")
+    },
 }
 
 

@@ -32,7 +32,7 @@ STAGE_TYPES = {
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 3,
     "aws:emr/securityConfiguration:SecurityConfiguration": 1,
     "aws:costexplorer/costAllocationTag:CostAllocationTag": len(tags.COST_TAGS),
-    "aws:sns/topic:Topic": 1,
+    "aws:sns/topic:Topic": 1 + len(load_config("dev").teams),  # budget alerts, each team's run failure alerts
     "aws:secretsmanager/secret:Secret": 1,
 }
 DEPLOYMENT_TYPES = {
@@ -59,8 +59,9 @@ def test_inventory_per_stage(stage, request):
     config = load_config(stage)
     for token, per_stage in STAGE_TYPES.items():
         assert synthesis.count(token) == per_stage, token
-    for team in config.teams:
-        assert _team_children(synthesis, team) == TEAM_TYPES, team
+    for team, settings in config.teams.items():
+        sessions = {"pulumi-python:dynamic:Resource": 1} if settings.interactive else {}  # sessionEnabled
+        assert _team_children(synthesis, team) == {**TEAM_TYPES, **sessions}, team
     assert synthesis.names("aws:s3/bucket:Bucket", "bucket") == {
         naming.bucket(config, p) for p in ("lake", "artifacts", "logs")
     }
@@ -120,6 +121,9 @@ def test_serverless_applications_follow_config(dev, prod):
     apps = {a.inputs["name"]: a.inputs for a in prod.of_type("aws:emrserverless/application:Application")}
     science = apps[naming.serverless_application(config, "data-science")]
     assert science["interactiveConfiguration"] == {"studioEnabled": True, "livyEndpointEnabled": True}
+    sessions = [r for r in prod.of_type("pulumi-python:dynamic:Resource") if r.name.endswith("-sessions")]
+    assert [r.name for r in sessions] == ["data-science-sessions"]  # interactive teams only
+    assert sessions[0].inputs["session_enabled"] is True and sessions[0].inputs["region"] == "us-east-1"
     assert "interactiveConfiguration" not in apps[naming.serverless_application(config, "analytics")]
     assert science["releaseLabel"] == config.emr_serverless.release_label
     assert science["maximumCapacity"]["cpu"] == "256 vCPU"  # stages/prod.yml overrides config.yml's 64

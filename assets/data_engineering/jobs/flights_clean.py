@@ -16,8 +16,10 @@ def local_ts(hhmm):
     )
 
 
-def transform(spark, inputs, params):
+def transform(spark, inputs, params, partition=None):
     flights = inputs["flights"]
+    if partition is not None:  # raw flights are one file: keep the days of this run early
+        flights = flights.where(partition.contains(F.make_date("year", "month", "day")))
     natural_key = ("year", "month", "day", "carrier", "flight", "origin", "dest", "sched_dep_time")
     key = F.concat_ws("-", *[F.col(c).cast("string") for c in natural_key])
     return flights.select(

@@ -19,7 +19,7 @@ def transform(spark, inputs, params):
     first = Window.partitionBy("origin", "time_hour").orderBy(*WEATHER)
     weather = weather.withColumn("_n", F.row_number().over(first)).where("_n = 1").drop("_n")
     flights = inputs["flights"].where(~F.col("cancelled")).select(
-        "flight_id", "origin", "carrier", "month", "sched_dep_hour", "distance", "time_hour",
+        "flight_id", "flight_date", "origin", "carrier", "month", "sched_dep_hour", "distance", "time_hour",
         (F.col("dep_delay") > 15).cast("int").alias("delayed"),
     )
     return flights.join(weather, ["origin", "time_hour"], "inner")

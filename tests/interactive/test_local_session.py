@@ -1,0 +1,67 @@
+"""``emr-platform spark session`` in stage local: a real prompt on the warm Spark Connect server."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from pyspark.sql import SparkSession
+
+from emr_platform.config import REPO_ROOT, load_config
+from resources.local_spark import LocalSparkLauncher
+from tests.interactive.conftest import FLIGHT_ROWS, run_cli
+
+QUERIES = """spark.range(3).count()
+lake.table("data-engineering/core/flights_clean").count()
+lake.table("analytics/core/carrier_monthly").count()
+"""
+
+
+def server_pid(repo) -> int:
+    config = load_config("local", root=repo)
+    server = LocalSparkLauncher(config.local_spark).server()
+    with server.lease():  # starts it if needed, with the settings the command uses
+        return server.status()["pid"]
+
+
+def test_prompt_reads_the_team_table_refuses_others_and_reuses_the_server(repo):
+    pid = server_pid(repo)
+    result = run_cli(repo, "spark", "session", "--team", "data-science", input=QUERIES)
+    assert result.returncode == 0, result.stderr
+    answers = [line.removeprefix(">>> ").strip() for line in result.stdout.splitlines()]
+    assert "3" in answers and str(FLIGHT_ROWS) in answers
+    assert (
+        "error: lake://analytics/core/carrier_monthly: 'analytics' is not data-science's prefix; "
+        "data-science may read data-science, data-engineering and write only data-science"
+    ) in result.stderr.splitlines()
+    assert "Traceback" not in result.stdout + result.stderr
+    assert re.search(r"ready the local Spark Connect server at sc://127\.0\.0\.1:\d+ in [\d.]+ s", result.stderr)
+    assert re.search(r"closed .*: \d+ s, cost USD \d+\.\d{4} \(emr-serverless-equivalent\)", result.stderr)
+    assert server_pid(repo) == pid  # the warm server was used, not a new one
+
+
+def test_print_gives_a_remote_any_pyspark_client_uses_until_stdin_closes(repo):
+    command = [sys.executable, "-m", "emr_platform.apps.cli", "--root", str(repo), "spark", "session", "-t",
+               "analytics", "--print"]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=REPO_ROOT)
+    try:
+        remote = proc.stdout.readline().strip()
+        assert re.fullmatch(r"sc://127\.0\.0\.1:\d+", remote)
+        spark = SparkSession.builder.remote(remote).getOrCreate()
+        assert spark.read.parquet(str(repo / ".lake/data-engineering/core/flights_clean")).count() == FLIGHT_ROWS
+        spark.stop()
+        proc.stdin.close()
+        assert proc.wait(60) == 0
+    finally:
+        proc.kill()
+    assert "closed the local Spark Connect server" in proc.stderr.read()
+
+
+def test_a_team_that_does_not_exist_is_one_line_naming_the_declared_teams(repo):
+    result = run_cli(repo, "spark", "session", "--team", "marketing")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error config.yml: teams.marketing: team is not declared (declared: analytics, data-engineering, data-science)"
+    )
