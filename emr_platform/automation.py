@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import dagster as dg
-from dagster._utils.schedules import is_valid_cron_string  # the check ScheduleDefinition applies
 from pydantic import Field
 
 from emr_platform.settings import SettingsModel
+
+# dagster is imported where its objects are built, not here: loading config.yml (the CLI, Pulumi)
+# validates these settings without paying dagster's import (about 2 s).
+if TYPE_CHECKING:
+    import dagster as dg
 
 # "eager", "on_missing", "none", or {"on_cron": "<cron>"}
 Automation = str | dict[str, str]
@@ -38,6 +41,9 @@ def automation_condition(value: Automation | None, timezone: str = "UTC") -> dg.
     was expected for anything else, including a cron string that does not parse."""
     if value is None or value == "none":
         return None
+    import dagster as dg
+    from dagster._utils.schedules import is_valid_cron_string  # the check ScheduleDefinition applies
+
     if value == "eager":
         return dg.AutomationCondition.eager()
     if value == "on_missing":
@@ -60,6 +66,8 @@ class FreshnessSettings(SettingsModel):
     def policy(self) -> dg.FreshnessPolicy:
         """Dagster's time-window ``FreshnessPolicy``; raises ``ValueError`` for bad durations or a
         warn window not shorter than the fail window."""
+        import dagster as dg
+
         fail = parse_duration(self.fail_window)
         warn = parse_duration(self.warn_window) if self.warn_window else None
         if warn is not None and warn >= fail:
@@ -77,5 +85,7 @@ class RetrySettings(SettingsModel):
 
     def policy(self) -> dg.RetryPolicy:
         """Dagster's ``RetryPolicy``."""
+        import dagster as dg
+
         backoff = dg.Backoff(self.backoff.upper()) if self.backoff else None
         return dg.RetryPolicy(max_retries=self.max_retries, delay=self.delay_seconds, backoff=backoff)

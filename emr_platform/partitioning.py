@@ -15,12 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import dagster as dg
 from pydantic import Field, field_validator, model_validator
 
 from emr_platform.settings import SettingsModel
+
+# dagster is imported where its objects are built, not here: loading config.yml (the CLI, Pulumi)
+# validates these settings without paying dagster's import (about 2 s).
+if TYPE_CHECKING:
+    import dagster as dg
 
 TIME_KINDS = ("daily", "monthly")
 MAPPINGS = ("identity", "window", "all")
@@ -70,6 +74,8 @@ class PartitioningSettings(SettingsModel):
 
     def definition(self) -> dg.PartitionsDefinition:
         """Dagster's partitions definition of these settings."""
+        import dagster as dg
+
         if self.kind == "static":
             return dg.StaticPartitionsDefinition(list(self.keys))
         cls = dg.DailyPartitionsDefinition if self.kind == "daily" else dg.MonthlyPartitionsDefinition
@@ -92,6 +98,8 @@ class BackfillSettings(SettingsModel):
 
     def policy_definition(self) -> dg.BackfillPolicy:
         """Dagster's ``BackfillPolicy``."""
+        import dagster as dg
+
         if self.policy == "single_run":
             return dg.BackfillPolicy.single_run()
         return dg.BackfillPolicy.multi_run(max_partitions_per_run=self.max_partitions_per_run)
@@ -108,6 +116,8 @@ def partition_mapping(
     ``ValueError`` saying what was expected when the two sides need a mapping the input lacks,
     or the mapping does not fit them.
     """
+    import dagster as dg
+
     if mapping is not None and mapping not in MAPPINGS:
         raise ValueError(f"expected one of {', '.join(MAPPINGS)}, got {mapping!r}")
     if mapping == "all":
@@ -212,6 +222,8 @@ def upstream_filter(
 ) -> dict[str, Any] | None:
     """The rows of an input a run of ``run`` reads: the upstream partitions ``mapping`` maps the
     run's partitions to, as a filter on ``upstream_column`` (None: every row)."""
+    import dagster as dg
+
     if isinstance(mapping, dg.AllPartitionMapping):
         return None
     down_def, up_def = downstream.definition(), upstream.definition()

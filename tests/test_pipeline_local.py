@@ -55,16 +55,18 @@ def test_classic_sessions_give_the_same_results(tmp_path):
     defs = team_locations(config, ["data-engineering"])["data-engineering"]
     raw = ["data-engineering/raw/airlines", "data-engineering/raw/airports", "data-engineering/raw/flights"]
     clean = "data-engineering/core/flights_clean"
-    year = {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-12-31"}
+    # January in one run (the whole year is test_whole_graph_on_warm_spark_connect's, on the server)
+    january = {"dagster/asset_partition_range_start": "2013-01-01", "dagster/asset_partition_range_end": "2013-01-31"}
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.DagsterInstance.ephemeral() as instance:
         results = [
             job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(k.split("/")) for k in raw]),
-            job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(clean.split("/"))], tags=year),
+            job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(clean.split("/"))], tags=january),
         ]
         assert all(result.success for result in results)
-        for key in [*raw, clean]:
+        for key in raw:
             assert materialization(instance, key).metadata["dagster/row_count"].value == EXPECTED_ROWS[key]
+        assert materialization(instance, clean).metadata["dagster/row_count"].value == 27_004  # January's flights
         checks = [
             e.event_specific_data for r in results for e in r.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
         ]

@@ -9,9 +9,7 @@ print one clear line on stderr and exit 1, without a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -23,6 +21,7 @@ from rich.tree import Tree
 
 from emr_platform import substrates
 from emr_platform.apps import spark_commands
+from emr_platform.apps.cli_errors import clean_errors, err
 from emr_platform.config import ConfigError, PlatformConfig, available_stages, find_root, load_config
 from emr_platform.config import json_schema as config_json_schema
 
@@ -39,7 +38,6 @@ app.add_typer(team_app, name="team")
 app.add_typer(asset_app, name="asset")
 spark_commands.register(app)
 console = Console()
-err = Console(stderr=True, soft_wrap=True)  # error lines stay whole, for grep and logs
 _state: dict[str, Path | None] = {"root": None}
 
 STAGE_HELP = "Stage to merge (default: $EMR_PLATFORM_STAGE or local)."
@@ -58,33 +56,6 @@ def main(
 ) -> None:
     """EMR data platform: config, files and teams."""
     _state["root"] = root
-
-
-@contextlib.contextmanager
-def _clean_errors() -> Iterator[None]:
-    """Expected failures as one line on stderr and exit code 1."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from emr_platform.preview import PreviewError
-    from emr_platform.storage import PathError
-
-    try:
-        yield
-    except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error[/red] {_escape(problem)}", highlight=False)
-        raise typer.Exit(1) from None
-    except (PathError, PreviewError, FileNotFoundError, FileExistsError, PermissionError) as exc:
-        err.print(f"[red]error[/red] {_escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        message = _escape(error.get("Message", str(exc)))
-        err.print(f"[red]error[/red] S3: {error.get('Code')}: {message}", highlight=False)
-        raise typer.Exit(1) from None
-    except BotoCoreError as exc:
-        err.print(f"[red]error[/red] AWS: {_escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
 
 
 def _root() -> Path:
@@ -109,13 +80,13 @@ def config_validate(
 ) -> None:
     """Load config.yml + stages/<stage>.yml; print every problem and exit 1 if there is any."""
     if not all_stages:
-        with _clean_errors():
+        with clean_errors():
             config = _config(stage)
         console.print(f"[green]ok[/green] stage {config.stage}: {len(config.teams)} teams", highlight=False)
         return
     if stage:
         raise typer.BadParameter("give --stage or --all-stages, not both", param_hint="--all-stages")
-    with _clean_errors():
+    with clean_errors():
         root = _root()
         stages = available_stages(root)
         if not stages:
@@ -137,7 +108,7 @@ def config_validate(
 @config_app.command("show")
 def config_show(stage: str = typer.Option(None, help=STAGE_HELP)) -> None:
     """Print the merged config of a stage as JSON."""
-    with _clean_errors():
+    with clean_errors():
         config = _config(stage)
     typer.echo(config.model_dump_json(indent=2))
 
@@ -189,7 +160,7 @@ def _progress() -> Progress:
 def files_ls(path: str = typer.Argument("", help="Relative to the team's prefix, or lake://<team>/..."),
              team: str = TeamOption, stage: str = StageOption) -> None:
     """List a directory (or one file) of the team's prefix or an upstream team's."""
-    with _clean_errors():
+    with clean_errors():
         storage = _storage(team, stage)
         target = storage.resolve(path)
         entries = storage.list(target)
@@ -207,7 +178,7 @@ def files_ls(path: str = typer.Argument("", help="Relative to the team's prefix,
 def files_tree(path: str = typer.Argument("", help="Relative to the team's prefix, or lake://<team>/..."),
                team: str = TeamOption, stage: str = StageOption) -> None:
     """Every file under a directory, as a tree with sizes."""
-    with _clean_errors():
+    with clean_errors():
         storage = _storage(team, stage)
         target = storage.resolve(path)
         entries = list(storage.walk(target))
@@ -236,7 +207,7 @@ def files_upload(
     force: bool = typer.Option(False, "--force", help="Overwrite files already in the lake."),
 ) -> None:
     """Upload a file or directory into the team's own prefix (multipart on S3, with a progress bar)."""
-    with _clean_errors():
+    with clean_errors():
         storage = _storage(team, stage, multipart_threshold_mib, multipart_chunk_mib)
         with _progress() as progress:
             written = storage.upload(local, path, _RichProgress(progress, "upload"), overwrite=force)
@@ -253,7 +224,7 @@ def files_download(
     force: bool = typer.Option(False, "--force", help="Overwrite local files."),
 ) -> None:
     """Download a file or directory (multipart on S3, with a progress bar)."""
-    with _clean_errors():
+    with clean_errors():
         storage = _storage(team, stage)
         with _progress() as progress:
             written = storage.download(path, local, _RichProgress(progress, "download"), overwrite=force)
@@ -271,7 +242,7 @@ def files_preview(
     """Schema and first rows of parquet (file or directory), CSV or JSON; parquet row counts come from footers."""
     from emr_platform.preview import preview
 
-    with _clean_errors():
+    with clean_errors():
         storage = _storage(team, stage)
         target = storage.resolve(path)
         result = preview(*storage.arrow_path(target), rows=rows)
@@ -315,7 +286,7 @@ def files_rm(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Remove a file or directory of the team's own prefix (asks first unless --yes)."""
-    with _clean_errors():
+    with clean_errors():
         storage = _storage(team, stage)
         files = storage.removal(path)
         if not yes:
@@ -349,7 +320,7 @@ def team_new(
     from emr_platform.apps.scaffold import TeamRequest, new_team
 
     request = TeamRequest(name, list(owner), substrate, job_size, budget_usd, list(upstream), description)
-    with _clean_errors():
+    with clean_errors():
         result = new_team(request, root=_root())
     for path in [result.config_file, result.workspace_file, *result.files]:
         console.print(f"[green]wrote[/green] {_escape(str(path))}", highlight=False)
@@ -376,7 +347,7 @@ def asset_new(
     """Scaffold assets/<team>/defs/<domain>/<table>/: a defs.yaml and its .sql (or .py) file."""
     from emr_platform.apps.scaffold import AssetRequest, new_asset
 
-    with _clean_errors():
+    with clean_errors():
         pairs = dict(item.split("=", 1) for item in inputs if "=" in item)
         if len(pairs) != len(inputs):
             raise ConfigError([f"--input: expected name=team/domain/table, got {inputs!r}"])

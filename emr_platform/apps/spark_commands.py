@@ -24,46 +24,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from emr_platform.apps.cli_errors import clean_errors, err
 from emr_platform.config import ConfigError, PlatformConfig, find_root, load_config
 
 spark_app = typer.Typer(help="Interactive Spark: a session at a prompt, or a script run once.", no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
 STAGE_HELP = "Stage (default: $EMR_PLATFORM_STAGE or local)."
 # What pyspark raises when the Spark Connect server cannot be reached any more.
+# pyspark's default retries of an unreachable server back off for minutes (15 retries, up to 60 s
+# apart); at a prompt a lost connection is reported after about 5 s instead (milliseconds).
+PROMPT_RETRIES = {"max_retries": 4, "initial_backoff": 50, "backoff_multiplier": 4.0, "max_backoff": 2000}
 CONNECTION_LOST = ("UNAVAILABLE", "Connection refused", "failed to connect", "Socket closed", "DEADLINE_EXCEEDED")
-
-
-def _error(message: str, code_: int = 1) -> typer.Exit:
-    err.print(f"[red]error[/red] {escape(message)}", highlight=False)
-    return typer.Exit(code_)
-
-
-@contextlib.contextmanager
-def _clean_errors() -> Iterator[None]:
-    """Expected failures as one line on stderr; Ctrl-C as exit code 130 (after cleanup has run)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from emr_platform.sessions import SessionError
-    from emr_platform.storage import PathError
-
-    try:
-        yield
-    except ConfigError as exc:
-        for problem in exc.problems:
-            err.print(f"[red]error[/red] {escape(problem)}", highlight=False)
-        raise typer.Exit(1) from None
-    except (SessionError, PathError, FileNotFoundError) as exc:
-        raise _error(str(exc)) from None
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise _error(f"AWS: {error.get('Code')}: {error.get('Message', str(exc))}") from None
-    except BotoCoreError as exc:
-        raise _error(f"AWS: {exc}; check your network and AWS credentials") from None
-    except KeyboardInterrupt:
-        raise _error("interrupted; nothing was left running", 130) from None
 
 
 def _config(ctx: typer.Context, stage: str | None) -> PlatformConfig:
@@ -142,7 +114,7 @@ def session(
     """Open a Spark session for TEAM and give a prompt with `spark` and `lake` (or print SPARK_REMOTE)."""
     from resources.sessions import open_session
 
-    with _clean_errors(), _exit_on_hangup():
+    with clean_errors(), _exit_on_hangup():
         config = _config(ctx, stage)
         user = getpass.getuser()
         started = time.monotonic()
@@ -188,10 +160,12 @@ def _record_session(ctx: typer.Context, team: str, user: str, opened) -> None:
 
 def _prompt(config: PlatformConfig, team: str, opened) -> None:
     from pyspark.sql import SparkSession
+    from pyspark.sql.connect.client.retries import DefaultPolicy
 
     from emr_platform.sessions import TeamLake
 
     spark = SparkSession.builder.remote(opened.remote).getOrCreate()
+    spark.client.set_retry_policies([DefaultPolicy(**PROMPT_RETRIES)])
     for conf in ("spark.sql.connect.serverStacktrace.enabled", "spark.sql.pyspark.jvmStacktrace.enabled"):
         spark.conf.set(conf, "false")  # a failed query shows Spark's error, not pages of JVM frames
     lake = TeamLake(spark, config, team)
@@ -221,7 +195,7 @@ def submit(
     link, the driver log tail and the cost."""
     from emr_platform.locations.adhoc import AdhocRun, adhoc_job_of
 
-    with _clean_errors():
+    with clean_errors():
         config = _config(ctx, stage)
         run = AdhocRun(script=str(script.expanduser().resolve()), size=size, substrate=substrate, args=list(args or []))
         job = adhoc_job_of(config, team, run, "-")  # every problem named before a Dagster run exists

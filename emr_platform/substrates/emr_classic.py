@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-import boto3
 from pydantic import Field, model_validator
 
 from emr_platform import tags
@@ -123,6 +122,8 @@ def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[
     """Active clusters of ``stage`` tagged by the platform whose Dagster run has ``ended``, and
     pending or running steps (on any active cluster) named by a launch whose run has ended."""
     found = []
+    import boto3  # on first use: loading config does not need it
+
     emr = boto3.client("emr", region_name=region)
     for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_CLUSTER_STATES)):
         for summary in page["Clusters"]:
@@ -142,6 +143,8 @@ def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[
 
 def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
     """Terminate the orphaned cluster, or cancel the orphaned step."""
+    import boto3  # on first use: loading config does not need it
+
     emr = boto3.client("emr", region_name=region)
     if orphan.kind == "cluster":
         return emr.terminate_job_flows(JobFlowIds=[orphan.id])

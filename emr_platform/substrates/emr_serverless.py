@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-import boto3
 from pydantic import Field
 
 from emr_platform import tags
@@ -121,6 +120,8 @@ def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[
     """Active job runs of ``stage`` tagged by the platform whose Dagster run has ``ended``, and the
     platform's Spark Connect sessions of ``stage`` that :func:`session_orphan_reason` condemns."""
     found = []
+    import boto3  # on first use: loading config does not need it
+
     client = boto3.client("emr-serverless", region_name=region)
     for page in client.get_paginator("list_applications").paginate():
         for application in page["applications"]:
@@ -141,6 +142,8 @@ def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[
 
 def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
     """Cancel the orphaned job run, or terminate the orphaned session."""
+    import boto3  # on first use: loading config does not need it
+
     client = boto3.client("emr-serverless", region_name=region)
     if orphan.kind == "session":
         return client.terminate_session(applicationId=orphan.parent_id, sessionId=orphan.id)

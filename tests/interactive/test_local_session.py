@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -65,3 +68,19 @@ def test_a_team_that_does_not_exist_is_one_line_naming_the_declared_teams(repo):
     assert result.stderr.strip().splitlines()[-1] == (
         "error config.yml: teams.marketing: team is not declared (declared: analytics, data-engineering, data-science)"
     )
+
+
+def test_a_lost_connection_is_one_line_at_the_prompt_and_the_session_still_closes(repo):
+    """The server dies mid-session: the next query reports the lost connection in one line within
+    the prompt's bounded retries (not pyspark's minutes of back-off), and Ctrl-D still ends cleanly."""
+    pid = server_pid(repo)
+    queries = f"spark.range(3).count()\nimport os, signal, time; os.kill({pid}, signal.SIGKILL); time.sleep(2)\nspark.range(4).count()\n"
+    result = run_cli(repo, "spark", "session", "--team", "data-science", input=queries)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    assert result.returncode == 0, result.stderr
+    assert "3" in [line.removeprefix(">>> ").strip() for line in result.stdout.splitlines()]
+    lost = [line for line in result.stderr.splitlines() if "lost the connection" in line]
+    assert lost and lost[0].startswith("error: lost the connection to the local Spark Connect server at sc://127.0.0.1:")
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "closed the local Spark Connect server" in result.stderr
