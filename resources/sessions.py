@@ -137,6 +137,9 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
         started_session = client.start_session(**request)
     except ClientError as exc:
         raise SessionError(f"EMR Serverless refused to start a session: {_aws_error(exc)}") from None
+    except BaseException:
+        _terminate_started(client, request)
+        raise
     opened.session_id = started_session["sessionId"]
     arn = started_session["arn"]
     stop = threading.Event()
@@ -154,6 +157,17 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
     finally:
         stop.set()
         opened.usage = _terminate(client, application_id, opened.session_id, time.monotonic() - started, progress)
+
+
+def _terminate_started(client: Any, request: dict[str, Any]) -> None:
+    """After an interrupt (Ctrl-C, SIGTERM) while StartSession was in flight: EMR may have started
+    the session without the answer arriving. StartSession with the same client token is
+    idempotent, so asking again names that session (or starts one), which is then terminated."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    with contextlib.suppress(ClientError, BotoCoreError):
+        session_id = client.start_session(**request)["sessionId"]
+        client.terminate_session(applicationId=request["applicationId"], sessionId=session_id)
 
 
 def _aws_error(exc) -> str:

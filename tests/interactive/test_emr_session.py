@@ -44,6 +44,37 @@ def test_opener_starts_tags_connects_and_terminates(emr, dev):
     assert any("STARTING" in state for state in states)
 
 
+def test_an_interrupt_while_start_session_is_in_flight_leaves_no_session(emr, dev, monkeypatch):
+    """Ctrl-C arrives after EMR accepted StartSession but before its answer: the session EMR
+    started is found again by its client token and terminated. The interrupt is raised from
+    botocore's own after-call event of StartSession."""
+    emr.session_start_seconds = 0.5
+    calls = []
+
+    def interrupt_once(**_):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    make_client = boto3.session.Session.client
+
+    def client(self, service, *args, **kwargs):
+        made = make_client(self, service, *args, **kwargs)
+        if service == "emr-serverless":
+            made.meta.events.register("after-call.emr-serverless.StartSession", interrupt_once)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    try:
+        with emr_session(dev, "data-science", "ada", lambda state: None):
+            raise AssertionError("the session must not open")
+    except KeyboardInterrupt:
+        pass
+    assert len(calls) == 2  # the interrupted call, and the same client token asked again
+    assert [s["state"] for s in simulated.sessions()] in (["TERMINATING"], ["TERMINATED"])
+    _wait_for(lambda: [s["state"] for s in simulated.sessions()] == ["TERMINATED"])
+
+
 def test_session_command_reaches_a_prompt_on_emr_and_terminates_on_exit(emr, dev_repo):
     result = run_cli(dev_repo, "spark", "session", "--team", "data-science", "--stage", "dev", input=QUERIES)
     assert result.returncode == 0, result.stderr
