@@ -22,7 +22,7 @@ LOCK_FLAGS := --extra test --extra infra --universal --python-version 3.11 --gen
 UPGRADE ?=
 UPGRADE_FLAGS = $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-package ,$(UPGRADE)))
 
-.PHONY: install lock demo demo-year test ui bench bench-emr bench-backfill clean
+.PHONY: install lock demo demo-year test ui bench bench-emr bench-backfill bench-session clean
 
 # With the interpreter's pip if it has one that installs (about 5 s), else in a venv of its own.
 $(UV_HOME)/bin/uv:
@@ -77,6 +77,9 @@ bench-emr: install
 
 bench-backfill: install
 	$(PY) benchmarks/backfill.py
+
+bench-session: install
+	$(PY) benchmarks/interactive_session.py
 
 clean:
 	rm -rf .lake .dagster_home .spark
