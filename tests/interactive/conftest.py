@@ -39,16 +39,29 @@ def edit_stage(root: Path, stage: str, override: dict) -> None:
     path.write_text(yaml.safe_dump(deep_merge(yaml.safe_load(path.read_text()) or {}, override)))
 
 
+@pytest.fixture(scope="session")
+def session_state(tmp_path_factory) -> Path:
+    """State dir of the local Spark Connect server the ``spark session``/``submit`` commands lease,
+    stopped at the end. Its own: the EMR simulator's endpoint server (``connect_state``) runs
+    with other settings, and leasing one state dir with two settings restarts the server under
+    whichever command holds it."""
+    from resources.spark_connect import SparkConnectServer
+
+    state = tmp_path_factory.mktemp("interactive-spark")
+    yield state
+    SparkConnectServer(state).stop()
+
+
 @pytest.fixture
-def repo(tmp_path: Path, connect_state: Path) -> Path:
-    """A copy of config.yml and stages/ whose stage local shares the tests' Spark Connect server
-    (same settings as the tests' launchers, so it is not restarted) and has flights_clean in its lake."""
+def repo(tmp_path: Path, session_state: Path) -> Path:
+    """A copy of config.yml and stages/ whose stage local uses the interactive tests' own Spark
+    Connect server and has flights_clean in its lake."""
     root = tmp_path / "repo"
     root.mkdir()
     shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
     shutil.copy(REPO_ROOT / "workspace.yaml", root / "workspace.yaml")
     shutil.copytree(REPO_ROOT / "stages", root / "stages")
-    edit_stage(root, "local", {"local_spark": {"state_dir": str(connect_state)}})
+    edit_stage(root, "local", {"local_spark": {"state_dir": str(session_state)}})
     config = load_config("local", root=root)
     write_flights(Path(config.lake.root))
     return root

@@ -10,7 +10,9 @@ import subprocess
 import sys
 
 from pyspark.sql import SparkSession
+from pyspark.sql.connect.client.retries import DefaultPolicy
 
+from emr_platform.apps.spark_commands import PROMPT_RETRIES
 from emr_platform.config import REPO_ROOT, load_config
 from resources.local_spark import LocalSparkLauncher
 from tests.interactive.conftest import FLIGHT_ROWS, run_cli
@@ -53,6 +55,7 @@ def test_print_gives_a_remote_any_pyspark_client_uses_until_stdin_closes(repo):
         remote = proc.stdout.readline().strip()
         assert re.fullmatch(r"sc://127\.0\.0\.1:\d+", remote)
         spark = SparkSession.builder.remote(remote).getOrCreate()
+        spark.client.set_retry_policies([DefaultPolicy(**PROMPT_RETRIES)])  # fail in seconds, not pyspark's minutes
         assert spark.read.parquet(str(repo / ".lake/data-engineering/core/flights_clean")).count() == FLIGHT_ROWS
         spark.stop()
         proc.stdin.close()
