@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -69,12 +68,9 @@ def timed_session(repo: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 
 def repository(tmp: Path) -> Path:
-    repo = tmp / "repo"
-    repo.mkdir()
-    shutil.copy(ROOT / "config.yml", repo / "config.yml")
-    shutil.copy(ROOT / "workspace.yaml", repo / "workspace.yaml")
-    shutil.copytree(ROOT / "stages", repo / "stages")
-    return repo
+    from tests.conftest import copy_config
+
+    return copy_config(tmp / "repo")
 
 
 def local(repo: Path, repeat: int) -> dict[str, list[tuple[float, float]]]:

@@ -15,14 +15,29 @@ from emr_platform.config import REPO_ROOT, PlatformConfig, load_config
 os.environ.pop("EMR_PLATFORM_STAGE", None)
 
 
+def copy_config(root: Path, workspace: bool = True) -> Path:
+    """``root`` (created) holding copies of config.yml, stages/ and, unless told not to, workspace.yaml."""
+    root.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
+    shutil.copytree(REPO_ROOT / "stages", root / "stages")
+    if workspace:
+        shutil.copy(REPO_ROOT / "workspace.yaml", root / "workspace.yaml")
+    return root
+
+
+def copy_platform(root: Path) -> Path:
+    """``root`` holding a copy of the platform's code (library, launchers, team packages) and its
+    config, to import in a fresh interpreter with ``PYTHONPATH=root`` after editing the copy."""
+    for name in ("emr_platform", "resources", "assets", "stages"):
+        shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
+    return root
+
+
 @pytest.fixture
 def config_root(tmp_path: Path) -> Path:
     """A writable copy of config.yml and stages/ to edit in a test."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
-    shutil.copytree(REPO_ROOT / "stages", root / "stages")
-    return root
+    return copy_config(tmp_path / "repo", workspace=False)
 
 
 def local_config(lake_root: Path, connect_state: Path | None = None, mode: str = "connect", **sources: str) -> PlatformConfig:

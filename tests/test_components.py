@@ -18,6 +18,8 @@ from emr_platform.locations.components import VALIDATION_ENV, SparkAssetError
 from emr_platform.locations.factory import defs_components, team_definitions
 from emr_platform.locations.workspace import location_definitions
 from emr_platform.spec import SparkAssetSpec, between, non_empty, not_null, references, unique
+from tests.conftest import copy_platform
+
 
 REPO = Path(__file__).resolve().parents[1]
 CARRIER_MONTHLY = REPO / "assets" / "analytics" / "defs" / "performance" / "carrier_monthly"
@@ -215,13 +217,9 @@ def test_a_broken_defs_yaml_fails_its_own_location_and_the_others_still_load(tmp
     """In a fresh interpreter over a copy of the code: data-engineering's bad defs.yaml fails its
     location, naming file, line and field; analytics and data-science, which read it, still load."""
     import os
-    import shutil
     import subprocess
 
-    root = tmp_path / "platform"
-    for name in ("emr_platform", "resources", "assets", "stages"):
-        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "config.yml", root / "config.yml")
+    root = copy_platform(tmp_path / "platform")
     declared = root / "assets" / "data_engineering" / "defs" / "core" / "route_delays_daily" / "defs.yaml"
     declared.write_text(declared.read_text().replace("  table: route_delays_daily\n", "  table: route_delays_daily\n  tabel: x\n"))
     program = textwrap.dedent(

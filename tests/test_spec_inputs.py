@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from assets.catalog import declared_keys
-from emr_platform.config import REPO_ROOT, ConfigError, load_config
+from emr_platform.config import ConfigError, load_config
 from emr_platform.locations.factory import team_definitions
 from emr_platform.spec import Source, SparkAssetSpec
+from tests.conftest import copy_platform
 
 
 @pytest.fixture
@@ -75,10 +75,7 @@ def test_catalog_reads_each_team_package_specs():
 def test_a_typo_in_another_teams_key_fails_the_team_modules_own_load(tmp_path):
     """The team modules hand the catalogue to the factory: importing assets.analytics with a misspelt
     data-engineering key in its defs.yaml fails in a fresh interpreter, naming the file, line and field."""
-    root = tmp_path / "platform"
-    for name in ("emr_platform", "resources", "assets", "stages"):
-        shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
+    root = copy_platform(tmp_path / "platform")
     declared = root / "assets" / "analytics" / "defs" / "performance" / "carrier_monthly" / "defs.yaml"
     declared.write_text(declared.read_text().replace("data-engineering/core/flights_clean", "data-engineering/core/flights_cleen"))
     env = {k: v for k, v in os.environ.items() if k != "EMR_PLATFORM_STAGE"} | {"PYTHONPATH": str(root)}

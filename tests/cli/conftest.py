@@ -3,7 +3,6 @@ and small data files written with pyarrow."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import boto3
@@ -13,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from emr_platform.apps.cli import app
-from emr_platform.config import REPO_ROOT, load_config
+from emr_platform.config import load_config
+from tests.conftest import copy_config
 
 DEV_LAKE_BUCKET = "emr-platform-dev-lake"
 
@@ -21,11 +21,7 @@ DEV_LAKE_BUCKET = "emr-platform-dev-lake"
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of config.yml, stages/, workspace.yaml and an empty assets/; stage local's lake is ``<repo>/.lake``."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
-    shutil.copy(REPO_ROOT / "workspace.yaml", root / "workspace.yaml")
-    shutil.copytree(REPO_ROOT / "stages", root / "stages")
+    root = copy_config(tmp_path / "repo")
     (root / "assets").mkdir()
     assert load_config("local", root=root).lake.root == str(root / ".lake")
     return root

@@ -5,7 +5,6 @@ EMR simulator, each team's application enabled for Spark Connect sessions as inf
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 
 from emr_platform import naming
 from emr_platform.config import REPO_ROOT, PlatformConfig, deep_merge, load_config
+from tests.conftest import copy_config
 from tests.emr import sessions as simulated_sessions
 from tests.emr.conftest import build_infra, dev_config, emr, spark_remote  # noqa: F401  (fixtures)
 
@@ -56,11 +56,7 @@ def session_state(tmp_path_factory) -> Path:
 def repo(tmp_path: Path, session_state: Path) -> Path:
     """A copy of config.yml and stages/ whose stage local uses the interactive tests' own Spark
     Connect server and has flights_clean in its lake."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
-    shutil.copy(REPO_ROOT / "workspace.yaml", root / "workspace.yaml")
-    shutil.copytree(REPO_ROOT / "stages", root / "stages")
+    root = copy_config(tmp_path / "repo")
     edit_stage(root, "local", {"local_spark": {"state_dir": str(session_state)}})
     config = load_config("local", root=root)
     write_flights(Path(config.lake.root))
