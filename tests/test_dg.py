@@ -5,6 +5,11 @@ command (a fresh process per stage, the stage chosen by ``EMR_PLATFORM_STAGE``);
 loads the teams' dg workspace, parsing SQL assets with Spark's parser; ``dg check yaml`` checks
 each team's ``defs.yaml`` files against the SparkAsset schema; a bad one fails it naming file,
 line and field.
+
+The commands that only read the repository start together, as one module fixture (``read_only``),
+and each test waits for its own: most of a command's wall time is Dagster starting one code server
+after another and waiting on it, so run one after another they took about 190 s, together about
+a third of that on 2 cores.
 """
 
 from __future__ import annotations
@@ -25,36 +30,73 @@ BIN = Path(sys.executable).parent
 TEAMS = ("data_engineering", "data_science", "analytics")
 
 
-def run(command: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    """``command`` with the repository importable and Dagster's home in a temporary instance."""
+def start(command: list[str], cwd: Path, **env: str) -> subprocess.Popen:
+    """``command`` started with the repository importable and Dagster's home in a temporary instance."""
     environ = {k: v for k, v in os.environ.items() if k not in {"EMR_PLATFORM_STAGE", "DAGSTER_HOME"}}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    return subprocess.run(command, cwd=cwd, env={**environ, **env}, capture_output=True, text=True, timeout=600)
+    return subprocess.Popen(
+        command, cwd=cwd, env={**environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Wait for ``proc`` (killed after ``timeout`` seconds) and return what it printed."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def run(command: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return finish(start(command, cwd, **env))
+
+
+@pytest.fixture(scope="module")
+def read_only():
+    """Every command of this module that only reads the repository, started at once:
+    ``{name: Popen}``; a test takes its result with ``finish``."""
+    commands = {
+        **{
+            f"validate[{stage}]": start(
+                [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], REPO_ROOT,
+                EMR_PLATFORM_STAGE=stage,
+            )
+            for stage in available_stages()
+        },
+        "check defs": start([str(BIN / "dg"), "check", "defs", "--use-active-venv"], REPO_ROOT),
+        **{f"check yaml[{team}]": start([str(BIN / "dg"), "check", "yaml"], REPO_ROOT / "assets" / team) for team in TEAMS},
+        "list defs": start([str(BIN / "dg"), "list", "defs", "--json"], REPO_ROOT / "assets" / "analytics"),
+    }
+    yield commands
+    for proc in commands.values():
+        finish(proc)
 
 
 @pytest.mark.parametrize("stage", available_stages())
-def test_every_location_loads_in_every_stage(stage):
-    done = run([str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"], REPO_ROOT, EMR_PLATFORM_STAGE=stage)
+def test_every_location_loads_in_every_stage(read_only, stage):
+    done = finish(read_only[f"validate[{stage}]"])
     assert done.returncode == 0, done.stdout + done.stderr
     for location in ("data-engineering", "data-science", "analytics", "platform"):
         assert f"Validation successful for code location {location}" in done.stderr + done.stdout, location
 
 
-def test_dg_check_defs_loads_the_teams_workspace():
-    done = run([str(BIN / "dg"), "check", "defs", "--use-active-venv"], REPO_ROOT)
+def test_dg_check_defs_loads_the_teams_workspace(read_only):
+    done = finish(read_only["check defs"])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All definitions loaded successfully." in done.stdout
 
 
 @pytest.mark.parametrize("team", TEAMS)
-def test_dg_check_yaml_accepts_every_teams_defs(team):
-    done = run([str(BIN / "dg"), "check", "yaml"], REPO_ROOT / "assets" / team)
+def test_dg_check_yaml_accepts_every_teams_defs(read_only, team):
+    done = finish(read_only[f"check yaml[{team}]"])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All component YAML validated successfully." in done.stdout
 
 
-def test_dg_list_defs_shows_the_yaml_asset_with_the_platforms_policy():
-    done = run([str(BIN / "dg"), "list", "defs", "--json"], REPO_ROOT / "assets" / "analytics")
+def test_dg_list_defs_shows_the_yaml_asset_with_the_platforms_policy(read_only):
+    done = finish(read_only["list defs"])
     assert done.returncode == 0, done.stdout + done.stderr
     listed = json.loads(done.stdout[done.stdout.index("{"):])
     (asset,) = [a for a in listed["assets"] if a["asset_key"] == "analytics/performance/carrier_monthly"]
