@@ -184,22 +184,25 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
     produced = call_transform(transform, spark, inputs, extras.get("params") or {}, partition)
     table, metrics = produced if isinstance(produced, tuple) else (produced, {})
     if partition is None:
-        table.write.mode("overwrite").parquet(extras["output"])
-        written = spark.read.parquet(extras["output"])
+        written = table.persist()
+        written.write.mode("overwrite").parquet(extras["output"])
     else:
         written = write_partitions(spark, pipes, table, extras["output"], partition)
-    rows, counts = scan(written, extras["checks"])  # the row count and the row checks share one pass
-    pipes.log.info(f"wrote {rows} rows to {extras['output']}")
-    pipes.report_asset_materialization(
-        metadata=_metadata(written, rows, extras["output"], metrics, time.monotonic() - started)
-    )
-    for check, passed, metadata in evaluate_checks(extras["checks"], written, rows, counts, inputs, metrics):
-        pipes.report_asset_check(
-            check_name=check["name"],
-            passed=passed,
-            severity="ERROR",
-            metadata={k: {"raw_value": v, "type": "__infer__"} for k, v in metadata.items()},
+    try:
+        rows, counts = scan(written, extras["checks"])  # the row count and the row checks share one pass
+        pipes.log.info(f"wrote {rows} rows to {extras['output']}")
+        pipes.report_asset_materialization(
+            metadata=_metadata(written, rows, extras["output"], metrics, time.monotonic() - started)
         )
+        for check, passed, metadata in evaluate_checks(extras["checks"], written, rows, counts, inputs, metrics):
+            pipes.report_asset_check(
+                check_name=check["name"],
+                passed=passed,
+                severity="ERROR",
+                metadata={k: {"raw_value": v, "type": "__infer__"} for k, v in metadata.items()},
+            )
+    finally:
+        written.unpersist()  # a warm server outlives the job: its cache must not
 
 
 # --- Partitions -------------------------------------------------------------------------------
@@ -288,7 +291,9 @@ def call_transform(transform: Transform, spark: SparkSession, inputs: dict, para
 def write_partitions(spark: SparkSession, pipes: PipesContext, table: DataFrame, output: str, partition: Partition) -> DataFrame:
     """Write the rows of ``table`` in ``partition`` to ``output``, partitioned by its column, replacing
     only those partitions (``partitionOverwriteMode=dynamic``, the per-write form of
-    ``spark.sql.sources.partitionOverwriteMode``); returns those partitions as read back.
+    ``spark.sql.sources.partitionOverwriteMode``); returns the rows written, persisted (cached by
+    the write itself) with the partition column last, as a read of ``output`` would give them: the
+    caller's row count, checks and preview do not list and re-read the files (the caller unpersists).
 
     A table left at ``output`` by the asset before it was partitioned (files outside
     ``<column>=<value>/`` folders) is replaced whole, with a warning: the two layouts cannot be read together.
@@ -296,13 +301,16 @@ def write_partitions(spark: SparkSession, pipes: PipesContext, table: DataFrame,
     column = partition.column
     if column not in table.columns:
         raise ValueError(f"the transform's output has no partition column {column!r}; it has {table.columns}")
-    scoped = table.where(partition.contains()).repartition(column)
+    scoped = table.where(partition.contains())
+    written = scoped.select(*[c for c in scoped.columns if c != column], column).persist()
     mode = "dynamic"
     if _unpartitioned_files(spark, output, column):
         pipes.log.warning(f"{output} holds a table not partitioned by {column}: replacing it whole")
         mode = "static"
-    scoped.write.mode("overwrite").option("partitionOverwriteMode", mode).partitionBy(column).parquet(output)
-    return spark.read.parquet(output).where(partition.contains())
+    written.repartition(column).write.mode("overwrite").option("partitionOverwriteMode", mode).partitionBy(
+        column
+    ).parquet(output)
+    return written
 
 
 def _unpartitioned_files(spark: SparkSession, output: str, column: str) -> bool:
