@@ -346,13 +346,14 @@ class SparkConnectServer:
 
 def local_server(settings: LocalSparkSettings) -> SparkConnectServer:
     """The shared server of the stage's ``local_spark`` settings (``state_dir``, cores, driver
-    memory, idle timeout, shuffle partitions): what local jobs and local sessions lease."""
+    memory, idle timeout, shuffle partitions, class-data sharing): what local jobs and local sessions lease."""
     return SparkConnectServer(
         settings.state_dir,
         cores=settings.cores,
         driver_memory_gb=settings.driver_memory_gb,
         idle_timeout_seconds=settings.idle_timeout_seconds,
         confs={"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)},
+        class_data_sharing=settings.class_data_sharing,
     )
 
 

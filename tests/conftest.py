@@ -40,10 +40,39 @@ def config_root(tmp_path: Path) -> Path:
     return copy_config(tmp_path / "repo", workspace=False)
 
 
+# The slowest test files, slowest first (measured with --durations on 2 cores, 2026-11-26). `make
+# test` runs `-n 2 --dist loadfile --no-loadscope-reorder`: each file whole on one worker, handed out
+# in collection order, so the long files start first and no long file starts while the other worker
+# is left with nothing to do (xdist's own order, most tests first, started them last).
+SLOWEST_FILES = (
+    "tests/test_pipeline_local.py",
+    "tests/test_spark_connect.py",
+    "tests/emr/test_classic.py",
+    "tests/emr/test_pipeline_dev.py",
+    "tests/test_dg.py",
+    "tests/interactive/test_adhoc.py",
+    "tests/emr/test_serverless.py",
+    "tests/test_demo_workspace.py",
+    "tests/emr/test_sql_assets.py",
+    "tests/interactive/test_local_session.py",
+    "tests/interactive/test_emr_session.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {path: i for i, path in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest as collected
+
+
 def local_config(lake_root: Path, connect_state: Path | None = None, mode: str = "connect", **sources: str) -> PlatformConfig:
-    """Stage ``local`` with its lake (and optionally sources and Spark Connect state) in test directories."""
+    """Stage ``local`` with its lake (and optionally sources and Spark Connect state) in test directories.
+
+    Its Connect server neither records nor maps a class-data-sharing archive: each test session
+    starts its servers in fresh state dirs, where recording one only costs (the JVM writes it at
+    exit, 10-20 s on 2 cores) and nothing would map it; tests/test_spark_connect.py tests the archive.
+    """
     config = load_config("local")
-    local_spark = {"mode": mode} | ({"state_dir": str(connect_state)} if connect_state else {})
+    local_spark = {"mode": mode, "class_data_sharing": False} | ({"state_dir": str(connect_state)} if connect_state else {})
     return config.model_copy(
         update={
             "lake": config.lake.model_copy(update={"root": str(lake_root)}),
@@ -51,6 +80,14 @@ def local_config(lake_root: Path, connect_state: Path | None = None, mode: str =
             "local_spark": config.local_spark.model_copy(update=local_spark),
         }
     )
+
+
+def shared_server(connect_state: Path):
+    """The server of ``connect_state`` with the settings of :func:`local_config`, which every user
+    of that state dir must lease it with: a lease with other settings restarts the server."""
+    from resources.spark_connect import local_server
+
+    return local_server(local_config(connect_state / "lake", connect_state).local_spark)
 
 
 @pytest.fixture(scope="session")

@@ -147,7 +147,7 @@ def test_scaffolded_asset_materializes_on_local_spark(cli, repo, tmp_path, conne
     config = config.model_copy(
         update={
             "lake": config.lake.model_copy(update={"root": str(tmp_path / "lake")}),
-            "local_spark": config.local_spark.model_copy(update={"state_dir": str(connect_state)}),
+            "local_spark": config.local_spark.model_copy(update={"state_dir": str(connect_state), "class_data_sharing": False}),
         }
     )
     specs = sys.modules["assets.ml_ops"].SPECS

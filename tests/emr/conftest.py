@@ -16,6 +16,7 @@ import pytest
 
 from emr_platform import naming
 from emr_platform.config import PlatformConfig, load_config
+from tests.conftest import shared_server
 from tests.emr.harness import EmrSimulator
 
 
@@ -57,10 +58,9 @@ def build_infra(config: PlatformConfig) -> None:
 
 @pytest.fixture
 def spark_remote(connect_state: Path) -> str:
-    """``sc://`` URL of the shared Spark Connect server, leased for the test."""
-    from resources.spark_connect import SparkConnectServer
-
-    with SparkConnectServer(connect_state).lease() as url:
+    """``sc://`` URL of the shared Spark Connect server, leased for the test (with the settings
+    the local pipeline tests lease it with, so that a worker running both never restarts it)."""
+    with shared_server(connect_state).lease() as url:
         yield url
 
 

@@ -57,7 +57,7 @@ def repo(tmp_path: Path, session_state: Path) -> Path:
     """A copy of config.yml and stages/ whose stage local uses the interactive tests' own Spark
     Connect server and has flights_clean in its lake."""
     root = copy_config(tmp_path / "repo")
-    edit_stage(root, "local", {"local_spark": {"state_dir": str(session_state)}})
+    edit_stage(root, "local", {"local_spark": {"state_dir": str(session_state), "class_data_sharing": False}})
     config = load_config("local", root=root)
     write_flights(Path(config.lake.root))
     return root
