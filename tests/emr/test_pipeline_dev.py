@@ -3,7 +3,7 @@ data-engineering and data-science assets on EMR Serverless, the analytics asset 
 transient EMR Classic cluster, with the row counts and check results of local Spark.
 
 The partitioned assets run over January 2013 (each one EMR launch for the month, as a backfill
-would); ``tests/test_pipeline_local.py`` covers the whole year on local Spark with the same scripts.
+would); ``tests/test_pipeline_local.py`` covers the first quarter on local Spark with the same scripts.
 """
 
 from __future__ import annotations
