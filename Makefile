@@ -61,10 +61,11 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 demo-year: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m emr_platform.apps.demo --all
 
-# Two pytest-xdist workers, each test file whole on one worker (its module fixtures built once).
-# On 2 cores the serial suite kept one core idle about half the time (JVM start-up, polling).
+# Two pytest-xdist workers, each test file whole on one worker (its module fixtures built once),
+# the slowest files first (tests/conftest.py, SLOWEST_FILES). On 2 cores the serial suite kept one
+# core idle about half the time (JVM start-up, polling).
 test: install
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
