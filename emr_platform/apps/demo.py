@@ -141,17 +141,16 @@ def materialize_locations(
     every partition, one run each); one outcome per asset. Tests and benchmarks use it to point the
     pipeline at another lake (``config``); the demo submits the same runs through the workspace.
 
-    Assets run one at a time in this process unless ``max_concurrent`` > 1 (Dagster's
-    multiprocess executor; ``instance`` must then be persistent). Measured on 2 cores, one at
-    a time is faster: each local Spark job already uses every core, and a step process costs
-    about 3 s of CPU to import dagster (see README, Benchmarks).
+    Assets run one at a time in this process unless ``max_concurrent`` > 1: then up to that
+    many independent assets of a run at once, in step processes of Dagster's multiprocess
+    executor forked from a ``forkserver`` that has imported dagster and the location's module
+    once (``preload_modules``), so a step does not pay the import; ``instance`` must then be
+    persistent. See README, Benchmarks, for what each measured on 2 cores.
     """
     # The local Spark Connect server's JVM starts now, while Dagster loads and prepares the first asset.
     if "local" in used_substrates(stage := config or load_config()) and stage.local_spark.mode == "connect":
         LocalSparkLauncher(stage.local_spark).server().prestart()
     locations = locations or workspace_locations()
-    executor = {"in_process": {}} if max_concurrent == 1 else {"multiprocess": {"max_concurrent": max_concurrent}}
-    run_config = {**QUIET, "execution": {"config": executor}}
     config_json = config.model_dump_json() if config else None
     defs = {name: location_definitions(name, module, config) for name, module in locations.items()}
     outcomes: list[AssetOutcome] = []
@@ -159,6 +158,7 @@ def materialize_locations(
         job = dg.build_reconstructable_job(
             __name__, location_job.__name__, reconstructable_args=(name, locations[name], config_json)
         )
+        run_config = {**QUIET, "execution": {"config": executor_config(max_concurrent, locations[name])}}
         for run in run_plan(name, defs[name], window):
             with dg.execute_job(
                 job, instance=instance, run_config=run_config, tags={"location": name, **run.tags},
@@ -166,6 +166,20 @@ def materialize_locations(
             ) as result:
                 outcomes += _outcomes(run, result.all_events)
     return outcomes
+
+
+def executor_config(max_concurrent: int, module: str) -> dict:
+    """Run config of the executor: in process for one asset at a time, else the multiprocess
+    executor with step processes forked from a server that preloaded dagster and ``module``."""
+    if max_concurrent == 1:
+        return {"in_process": {}}
+    preload = ["dagster", __name__, module]
+    return {
+        "multiprocess": {
+            "max_concurrent": max_concurrent,
+            "start_method": {"forkserver": {"preload_modules": preload}},
+        }
+    }
 
 
 def _outcomes(run: PlannedRun, events: Iterable[dg.DagsterEvent]) -> list[AssetOutcome]:

@@ -24,7 +24,7 @@ QUERIES = 'spark.range(3).count()\nlake.table("data-engineering/core/flights_cle
 
 
 def test_opener_starts_tags_connects_and_terminates(emr, dev):
-    emr.session_start_seconds = 0.5
+    emr.session_start_seconds = 2  # long enough for a poll to see STARTING on a loaded machine
     states = []
     with emr_session(dev, "data-science", "ada", states.append) as opened:
         (session,) = simulated.sessions()
