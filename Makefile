@@ -62,16 +62,16 @@ demo-year: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m emr_platform.apps.demo --all
 
 # Two pytest-xdist workers, each test file whole on one worker (its module fixtures built once),
-# the slowest files first (tests/conftest.py, SLOWEST_FILES). On 2 cores the serial suite kept one
+# the slowest files first (tests/conftest.py, SLOWEST_FILES); it ends with the 25 slowest tests. On 2 cores the serial suite kept one
 # core idle about half the time (JVM start-up, polling).
 test: install
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 bench: install
-	$(PY) benchmarks/local_pipeline.py
+	$(PY) benchmarks/local_pipeline.py $(ARGS)
 
 bench-emr: install
 	$(PY) benchmarks/emr_launch_overhead.py
