@@ -11,6 +11,7 @@ freshness and retry policy. Each spec is resolved once (:func:`emr_platform.spec
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import warnings
@@ -165,6 +166,8 @@ def team_definitions(
     """
     config = config or load_config()
     config.team(team)
+    if declared_specs is not None:
+        declared_specs = functools.cache(declared_specs)  # each upstream team's defs/ read once per load
     base_dir = Path(base_dir)
     components = defs_components(package)
     specs = [*specs, *(component.spec() for component in components)]
