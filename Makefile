@@ -61,11 +61,12 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 demo-year: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m emr_platform.apps.demo --all
 
-# Two pytest-xdist workers, each test file whole on one worker (its module fixtures built once),
-# the slowest files first (tests/conftest.py, SLOWEST_FILES); it ends with the 25 slowest tests. On 2 cores the serial suite kept one
-# core idle about half the time (JVM start-up, polling).
+# Three pytest-xdist workers on 2 cores (the tests wait on JVMs, subprocesses and polls a good part
+# of the time: 670 s with three against 758 s with two, 2026-11-26), each test file whole on one
+# worker (its module fixtures built once), the slowest files first (tests/conftest.py,
+# SLOWEST_FILES); it ends with the 25 slowest tests.
 test: install
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25
+	$(PY) -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml

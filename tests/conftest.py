@@ -41,9 +41,9 @@ def config_root(tmp_path: Path) -> Path:
 
 
 # The slowest test files, slowest first (measured with --durations on 2 cores, 2026-11-26). `make
-# test` runs `-n 2 --dist loadfile --no-loadscope-reorder`: each file whole on one worker, handed out
-# in collection order, so the long files start first and no long file starts while the other worker
-# is left with nothing to do (xdist's own order, most tests first, started them last).
+# test` runs `-n 3 --dist loadfile --no-loadscope-reorder`: each file whole on one worker, handed out
+# in collection order, so the long files start first and no long file starts while the other workers
+# are left with nothing to do (xdist's own order, most tests first, started them last).
 SLOWEST_FILES = (
     "tests/test_pipeline_local.py",
     "tests/test_spark_connect.py",
