@@ -183,12 +183,14 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
     inputs = {name: scoped_input(spark, spec) for name, spec in extras["inputs"].items()}
     produced = call_transform(transform, spark, inputs, extras.get("params") or {}, partition)
     table, metrics = produced if isinstance(produced, tuple) else (produced, {})
-    if partition is None:
-        written = table.persist()
-        written.write.mode("overwrite").parquet(extras["output"])
-    else:
-        written = write_partitions(spark, pipes, table, extras["output"], partition)
+    # The row count, checks and preview read the rows as the write cached them, not a listing and
+    # re-read of the output; unpersisted even if the write fails (a warm server outlives the job).
+    written = (table if partition is None else partition_rows(table, partition)).persist()
     try:
+        if partition is None:
+            written.write.mode("overwrite").parquet(extras["output"])
+        else:
+            write_partitions(spark, pipes, written, extras["output"], partition)
         rows, counts = scan(written, extras["checks"])  # the row count and the row checks share one pass
         pipes.log.info(f"wrote {rows} rows to {extras['output']}")
         pipes.report_asset_materialization(
@@ -202,7 +204,7 @@ def _run(pipes: PipesContext, transform: Transform) -> None:
                 metadata={k: {"raw_value": v, "type": "__infer__"} for k, v in metadata.items()},
             )
     finally:
-        written.unpersist()  # a warm server outlives the job: its cache must not
+        written.unpersist()
 
 
 # --- Partitions -------------------------------------------------------------------------------
@@ -288,29 +290,32 @@ def call_transform(transform: Transform, spark: SparkSession, inputs: dict, para
     return transform(spark, inputs, params)
 
 
-def write_partitions(spark: SparkSession, pipes: PipesContext, table: DataFrame, output: str, partition: Partition) -> DataFrame:
-    """Write the rows of ``table`` in ``partition`` to ``output``, partitioned by its column, replacing
-    only those partitions (``partitionOverwriteMode=dynamic``, the per-write form of
-    ``spark.sql.sources.partitionOverwriteMode``); returns the rows written, persisted (cached by
-    the write itself) with the partition column last, as a read of ``output`` would give them: the
-    caller's row count, checks and preview do not list and re-read the files (the caller unpersists).
+def partition_rows(table: DataFrame, partition: Partition) -> DataFrame:
+    """The rows of ``table`` in ``partition``, the partition column last, as a read of the written
+    partitions gives them. Raises ``ValueError`` when ``table`` has no partition column."""
+    column = partition.column
+    if column not in table.columns:
+        raise ValueError(f"the transform's output has no partition column {column!r}; it has {table.columns}")
+    scoped = table.where(partition.contains())
+    return scoped.select(*[c for c in scoped.columns if c != column], column)
+
+
+def write_partitions(spark: SparkSession, pipes: PipesContext, rows: DataFrame, output: str, partition: Partition) -> None:
+    """Write ``rows`` (from :func:`partition_rows`) to ``output``, partitioned by the partition column,
+    replacing only the partitions they hold (``partitionOverwriteMode=dynamic``, the per-write form of
+    ``spark.sql.sources.partitionOverwriteMode``), one file per partition.
 
     A table left at ``output`` by the asset before it was partitioned (files outside
     ``<column>=<value>/`` folders) is replaced whole, with a warning: the two layouts cannot be read together.
     """
     column = partition.column
-    if column not in table.columns:
-        raise ValueError(f"the transform's output has no partition column {column!r}; it has {table.columns}")
-    scoped = table.where(partition.contains())
-    written = scoped.select(*[c for c in scoped.columns if c != column], column).persist()
     mode = "dynamic"
     if _unpartitioned_files(spark, output, column):
         pipes.log.warning(f"{output} holds a table not partitioned by {column}: replacing it whole")
         mode = "static"
-    written.repartition(column).write.mode("overwrite").option("partitionOverwriteMode", mode).partitionBy(
+    rows.repartition(column).write.mode("overwrite").option("partitionOverwriteMode", mode).partitionBy(
         column
     ).parquet(output)
-    return written
 
 
 def _unpartitioned_files(spark: SparkSession, output: str, column: str) -> bool:
