@@ -42,9 +42,10 @@ def edit_stage(root: Path, stage: str, override: dict) -> None:
 @pytest.fixture(scope="session")
 def session_state(tmp_path_factory) -> Path:
     """State dir of the local Spark Connect server the ``spark session``/``submit`` commands lease,
-    stopped at the end. Its own: the EMR simulator's endpoint server (``connect_state``) runs
-    with other settings, and leasing one state dir with two settings restarts the server under
-    whichever command holds it."""
+    stopped at the end. Its own since the EMR simulator leased ``connect_state`` with other
+    settings (a lease with other settings restarts the server under whichever command holds it);
+    the simulator now leases it with :func:`tests.conftest.shared_server`'s settings, so these
+    tests could share ``connect_state`` again (one JVM less per worker), not yet tried."""
     from resources.spark_connect import SparkConnectServer
 
     state = tmp_path_factory.mktemp("interactive-spark")
