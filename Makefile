@@ -37,7 +37,7 @@ $(UV_HOME)/bin/uv:
 # check, from what is installed alone, that the lock satisfies pyproject.toml with its extras.
 $(STAMP): pyproject.toml requirements.lock | $(NEED_UV)
 	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
-	$(UV) pip sync --quiet --python $(PY) \
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) \
 	  --config-settings-package pyspark:--build-option=--compression=stored requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	@$(UV) pip install --quiet --python $(PY) --dry-run --no-index -e ".[test,infra]" \
