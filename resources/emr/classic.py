@@ -200,6 +200,11 @@ class PlatformEMRClient(PipesEMRClient):
         if not self.shared_cluster_id and step["Status"]["State"] not in TERMINAL_STEP_STATES:
             cluster = self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
             if cluster["Status"]["State"] in ENDED_CLUSTER_STATES:
+                # The step may have ended between the two calls, taking the cluster with it
+                # (ActionOnFailure TERMINATE_CLUSTER): its own state and reason come first.
+                step = self.client.describe_step(ClusterId=self.cluster_id, StepId=self.step_id)["Step"]
+                if step["Status"]["State"] in TERMINAL_STEP_STATES:
+                    return step
                 why = cluster["Status"].get("StateChangeReason", {}).get("Message") or "no reason given"
                 raise SparkJobError(NAME, self.job, f"cluster {self.cluster_id} ended before the step: {why}")
         return step

@@ -92,6 +92,41 @@ def test_a_failed_step_fails_the_asset_with_its_reason_and_driver_stderr(tmp_pat
     assert cluster["Status"]["State"] in ("TERMINATED", "TERMINATED_WITH_ERRORS")
 
 
+def test_a_step_that_fails_right_after_a_poll_reports_its_own_failure(tmp_path, emr, monkeypatch):
+    # The step fails, taking its transient cluster with it (TERMINATE_CLUSTER), between the
+    # launcher's describe_step (still RUNNING) and its describe_cluster (already ended): the
+    # launcher must report the step's failure, not "cluster ended before the step".
+    observer = boto3.client("emr")
+
+    def answer_once_the_cluster_ended(parsed, **_):
+        if parsed.get("Step", {}).get("Status", {}).get("State") != "RUNNING":
+            return
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            (cluster,) = observer.list_clusters()["Clusters"]
+            if cluster["Status"]["State"] == "TERMINATED_WITH_ERRORS":
+                return
+            time.sleep(0.1)
+
+    session_client = boto3.session.Session.client
+
+    def client(self, service_name, *args, **kwargs):
+        made = session_client(self, service_name, *args, **kwargs)
+        if service_name == "emr":
+            made.meta.events.register("after-call.emr.DescribeStep", answer_once_the_cluster_ended)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    config = classic_config(tmp_path)
+    build_infra(config)
+    job, key = one_asset(config, "analytics", tmp_path, FAILING_SCRIPT)
+    result = job.execute_in_process(raise_on_error=False)
+    assert not result.success
+    message = failure_description(result)
+    assert "FAILED: Application application_" in message and "ended before the step" not in message
+    assert "ValueError: column dep_delay is missing from the flights table" in message
+
+
 def test_no_container_logs_is_not_an_error(tmp_path, emr):
     # dagster-aws listed <log uri>/<cluster>/containers/ and raised KeyError: 'Contents' when empty.
     emr.container_logs = False
