@@ -19,7 +19,7 @@ def lease_in_subprocess(state: Path) -> subprocess.Popen:
     code = (
         "import sys\n"
         "from resources.spark_connect import SparkConnectServer\n"
-        "with SparkConnectServer(sys.argv[1], cores=1, driver_memory_gb=1).lease() as url:\n"
+        "with SparkConnectServer(sys.argv[1], cores=1, driver_memory_gb=1, class_data_sharing=False).lease() as url:\n"
         "    print(url)\n"
     )
     return subprocess.Popen([sys.executable, "-c", code, str(state)], stdout=subprocess.PIPE, text=True,
@@ -28,6 +28,8 @@ def lease_in_subprocess(state: Path) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
+    """A state dir whose servers record no CDS archive (the archive has a test of its own): stopping
+    one that records waits 10-20 s for the JVM to write it."""
     state = tmp_path_factory.mktemp("connect")
     yield state
     SparkConnectServer(state).stop()
@@ -45,7 +47,7 @@ def test_two_concurrent_starters_get_one_server(shared):
 
 
 def test_reuse_then_transparent_restart_after_kill(shared):
-    server = SparkConnectServer(shared, cores=1, driver_memory_gb=1)
+    server = SparkConnectServer(shared, cores=1, driver_memory_gb=1, class_data_sharing=False)
     before = server.status()
     with server.lease() as url:
         assert url == f"sc://127.0.0.1:{before['port']}"
@@ -117,8 +119,12 @@ def test_class_data_sharing_archive_is_recorded_once_then_mapped_and_never_used_
     with server.lease() as url:
         assert count_rows(url) == 10
         assert str(archive) not in mapped_archives(server.status()["pid"])
-    assert server.status()["cds_recording"]  # and a new one is being recorded
+    state = server.status()
+    assert state["cds_recording"]  # and a new one is being recorded
+    # Killed, not stopped: a stop would wait 10-20 s for the JVM to write an archive nothing reads.
+    os.killpg(state["pid"], signal.SIGKILL)
     server.stop()
+    assert server.status() is None
 
 
 def test_archive_key_changes_with_java_and_pyspark(tmp_path):
