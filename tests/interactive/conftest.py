@@ -39,26 +39,13 @@ def edit_stage(root: Path, stage: str, override: dict) -> None:
     path.write_text(yaml.safe_dump(deep_merge(yaml.safe_load(path.read_text()) or {}, override)))
 
 
-@pytest.fixture(scope="session")
-def session_state(tmp_path_factory) -> Path:
-    """State dir of the local Spark Connect server the ``spark session``/``submit`` commands lease,
-    stopped at the end. Its own since the EMR simulator leased ``connect_state`` with other
-    settings (a lease with other settings restarts the server under whichever command holds it);
-    the simulator now leases it with :func:`tests.conftest.shared_server`'s settings, so these
-    tests could share ``connect_state`` again (one JVM less per worker), not yet tried."""
-    from resources.spark_connect import SparkConnectServer
-
-    state = tmp_path_factory.mktemp("interactive-spark")
-    yield state
-    SparkConnectServer(state).stop()
-
-
 @pytest.fixture
-def repo(tmp_path: Path, session_state: Path) -> Path:
-    """A copy of config.yml and stages/ whose stage local uses the interactive tests' own Spark
-    Connect server and has flights_clean in its lake."""
+def repo(tmp_path: Path, connect_state: Path) -> Path:
+    """A copy of config.yml and stages/ whose stage local has flights_clean in its lake and leases the
+    tests' shared Spark Connect server with the settings every other test leases it with
+    (:func:`tests.conftest.shared_server`), so that no command restarts it."""
     root = copy_config(tmp_path / "repo")
-    edit_stage(root, "local", {"local_spark": {"state_dir": str(session_state), "class_data_sharing": False}})
+    edit_stage(root, "local", {"local_spark": {"state_dir": str(connect_state), "class_data_sharing": False}})
     config = load_config("local", root=root)
     write_flights(Path(config.lake.root))
     return root
