@@ -118,6 +118,24 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
     return locations
 
 
+def on_aws_call(monkeypatch, service: str, operation: str, handler) -> None:
+    """Call ``handler(parsed=<the response>, **kwargs)`` after each ``operation`` (e.g.
+    ``DescribeStep``) of every ``service`` client a ``boto3.session.Session`` makes from now on,
+    through botocore's ``after-call`` event: a test's way to act between a real response and the
+    code that reads it."""
+    import boto3
+
+    make_client = boto3.session.Session.client
+
+    def client(self, service_name, *args, **kwargs):
+        made = make_client(self, service_name, *args, **kwargs)
+        if service_name == service:
+            made.meta.events.register(f"after-call.{service}.{operation}", handler)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:

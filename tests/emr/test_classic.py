@@ -11,6 +11,7 @@ import dagster as dg
 from dagster._core.utils import make_new_run_id
 
 from resources.emr import requests
+from tests.conftest import on_aws_call
 from tests.emr.conftest import (
     FAILING_SCRIPT,
     QUICK_SCRIPT,
@@ -108,15 +109,7 @@ def test_a_step_that_fails_right_after_a_poll_reports_its_own_failure(tmp_path, 
                 return
             time.sleep(0.1)
 
-    session_client = boto3.session.Session.client
-
-    def client(self, service_name, *args, **kwargs):
-        made = session_client(self, service_name, *args, **kwargs)
-        if service_name == "emr":
-            made.meta.events.register("after-call.emr.DescribeStep", answer_once_the_cluster_ended)
-        return made
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
+    on_aws_call(monkeypatch, "emr", "DescribeStep", answer_once_the_cluster_ended)
     config = classic_config(tmp_path)
     build_infra(config)
     job, key = one_asset(config, "analytics", tmp_path, FAILING_SCRIPT)

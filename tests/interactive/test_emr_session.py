@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 from assets.platform_cost import platform_definitions
 from emr_platform.config import REPO_ROOT
 from resources.sessions import emr_session
+from tests.conftest import on_aws_call
 from tests.emr import sessions as simulated
 from tests.interactive.conftest import FLIGHT_ROWS, run_cli
 
@@ -56,15 +57,7 @@ def test_an_interrupt_while_start_session_is_in_flight_leaves_no_session(emr, de
         if len(calls) == 1:
             raise KeyboardInterrupt
 
-    make_client = boto3.session.Session.client
-
-    def client(self, service, *args, **kwargs):
-        made = make_client(self, service, *args, **kwargs)
-        if service == "emr-serverless":
-            made.meta.events.register("after-call.emr-serverless.StartSession", interrupt_once)
-        return made
-
-    monkeypatch.setattr(boto3.session.Session, "client", client)
+    on_aws_call(monkeypatch, "emr-serverless", "StartSession", interrupt_once)
     try:
         with emr_session(dev, "data-science", "ada", lambda state: None):
             raise AssertionError("the session must not open")
