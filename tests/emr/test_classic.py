@@ -8,6 +8,7 @@ import time
 
 import boto3
 import dagster as dg
+import pytest
 from dagster._core.utils import make_new_run_id
 
 from resources.emr import requests
@@ -80,7 +81,25 @@ def test_a_timeout_fails_the_asset_and_terminates_the_cluster(tmp_path, emr):
     assert cluster["Status"]["State"] == "TERMINATED"
 
 
-def test_a_failed_step_fails_the_asset_with_its_reason_and_driver_stderr(tmp_path, emr):
+@pytest.mark.parametrize("failure_races_the_poll", [False, True], ids=["failed", "failed-between-two-polls"])
+def test_a_failed_step_fails_the_asset_with_its_reason_and_driver_stderr(tmp_path, emr, monkeypatch, failure_races_the_poll):
+    if failure_races_the_poll:
+        # The step fails, taking its transient cluster with it (TERMINATE_CLUSTER), between the
+        # launcher's describe_step (still RUNNING) and its describe_cluster (already ended): the
+        # launcher must report the step's failure, not "cluster ended before the step".
+        observer = boto3.client("emr")
+
+        def answer_once_the_cluster_ended(parsed, **_):
+            if parsed.get("Step", {}).get("Status", {}).get("State") != "RUNNING":
+                return
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                (cluster,) = observer.list_clusters()["Clusters"]
+                if cluster["Status"]["State"] == "TERMINATED_WITH_ERRORS":
+                    return
+                time.sleep(0.1)
+
+        on_aws_call(monkeypatch, "emr", "DescribeStep", answer_once_the_cluster_ended)
     config = classic_config(tmp_path)
     build_infra(config)
     job, key = one_asset(config, "analytics", tmp_path, FAILING_SCRIPT)
@@ -89,35 +108,9 @@ def test_a_failed_step_fails_the_asset_with_its_reason_and_driver_stderr(tmp_pat
     message = failure_description(result)
     assert "FAILED: Application application_" in message and "finished with failed status" in message
     assert "ValueError: column dep_delay is missing from the flights table" in message
+    assert "ended before the step" not in message
     (cluster,) = boto3.client("emr").list_clusters()["Clusters"]
     assert cluster["Status"]["State"] in ("TERMINATED", "TERMINATED_WITH_ERRORS")
-
-
-def test_a_step_that_fails_right_after_a_poll_reports_its_own_failure(tmp_path, emr, monkeypatch):
-    # The step fails, taking its transient cluster with it (TERMINATE_CLUSTER), between the
-    # launcher's describe_step (still RUNNING) and its describe_cluster (already ended): the
-    # launcher must report the step's failure, not "cluster ended before the step".
-    observer = boto3.client("emr")
-
-    def answer_once_the_cluster_ended(parsed, **_):
-        if parsed.get("Step", {}).get("Status", {}).get("State") != "RUNNING":
-            return
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            (cluster,) = observer.list_clusters()["Clusters"]
-            if cluster["Status"]["State"] == "TERMINATED_WITH_ERRORS":
-                return
-            time.sleep(0.1)
-
-    on_aws_call(monkeypatch, "emr", "DescribeStep", answer_once_the_cluster_ended)
-    config = classic_config(tmp_path)
-    build_infra(config)
-    job, key = one_asset(config, "analytics", tmp_path, FAILING_SCRIPT)
-    result = job.execute_in_process(raise_on_error=False)
-    assert not result.success
-    message = failure_description(result)
-    assert "FAILED: Application application_" in message and "ended before the step" not in message
-    assert "ValueError: column dep_delay is missing from the flights table" in message
 
 
 def test_no_container_logs_is_not_an_error(tmp_path, emr):
