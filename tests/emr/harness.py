@@ -304,7 +304,12 @@ class EmrSimulator:
         """Run the staged script like a Spark driver would; its (stdout, stderr)."""
         if self.hold_seconds and execution.cancelled.wait(self.hold_seconds):
             return "", ""
-        work = Path(tempfile.mkdtemp(prefix=f"emr-{execution.id}-"))
+        with tempfile.TemporaryDirectory(prefix=f"emr-{execution.id}-") as folder:  # the driver's working dir, removed after
+            return self._run_script(execution, Path(folder), script_uri, py_files, args)
+
+    def _run_script(
+        self, execution: Execution, work: Path, script_uri: str, py_files: str | None, args: list[str]
+    ) -> tuple[str, str]:
         script = work / script_uri.rsplit("/", 1)[1]
         script.write_bytes(self._get(script_uri))
         paths = []
