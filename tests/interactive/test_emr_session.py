@@ -79,9 +79,12 @@ def test_session_command_reaches_a_prompt_on_emr_and_terminates_on_exit(emr, dev
 
 
 def _popen(repo, *args: str) -> subprocess.Popen:
+    """``emr-platform spark session <args>`` started as from a terminal, where Ctrl-C's SIGINT is
+    never ignored: a process inherits an ignored SIGINT (pytest started as a background job of a
+    non-interactive shell has one) and Python then leaves it ignored."""
     command = [sys.executable, "-m", "emr_platform.apps.cli", "--root", str(repo), "spark", "session", *args]
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=REPO_ROOT)
+                            text=True, cwd=REPO_ROOT, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(condition, seconds: float = 60) -> None:
