@@ -15,7 +15,7 @@ from pyspark.sql.connect.client.retries import DefaultPolicy
 from emr_platform.apps.spark_commands import PROMPT_RETRIES
 from emr_platform.config import REPO_ROOT, load_config
 from resources.local_spark import LocalSparkLauncher
-from tests.interactive.conftest import FLIGHT_ROWS, run_cli
+from tests.interactive.conftest import FLIGHT_ROWS, edit_stage, run_cli
 
 QUERIES = """spark.range(3).count()
 lake.table("data-engineering/core/flights_clean").count()
@@ -73,9 +73,11 @@ def test_a_team_that_does_not_exist_is_one_line_naming_the_declared_teams(repo):
     )
 
 
-def test_a_lost_connection_is_one_line_at_the_prompt_and_the_session_still_closes(repo):
+def test_a_lost_connection_is_one_line_at_the_prompt_and_the_session_still_closes(repo, tmp_path):
     """The server dies mid-session: the next query reports the lost connection in one line within
     the prompt's bounded retries (not pyspark's minutes of back-off), and Ctrl-D still ends cleanly."""
+    # The server it kills is one of its own, not the one the other tests of its session share.
+    edit_stage(repo, "local", {"local_spark": {"state_dir": str(tmp_path / "killed"), "cores": 1, "driver_memory_gb": 1}})
     pid = server_pid(repo)
     queries = f"spark.range(3).count()\nimport os, signal, time; os.kill({pid}, signal.SIGKILL); time.sleep(2)\nspark.range(4).count()\n"
     result = run_cli(repo, "spark", "session", "--team", "data-science", input=queries)
