@@ -64,15 +64,19 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest as collected
 
 
-def local_config(lake_root: Path, connect_state: Path | None = None, mode: str = "connect", **sources: str) -> PlatformConfig:
-    """Stage ``local`` with its lake (and optionally sources and Spark Connect state) in test directories.
+# What the tests' Spark Connect server (``connect_state``) is started with, over stage local's settings: every
+# user of its state dir leases it with these (a lease with other settings restarts the server once
+# it is unused). No class-data-sharing archive: each test session starts its server in a fresh state
+# dir, where recording one only costs (the JVM writes it at exit, 10-20 s on 2 cores) and nothing
+# would map it; tests/test_spark_connect.py tests the archive.
+SHARED_SERVER = {"class_data_sharing": False}
 
-    Its Connect server neither records nor maps a class-data-sharing archive: each test session
-    starts its servers in fresh state dirs, where recording one only costs (the JVM writes it at
-    exit, 10-20 s on 2 cores) and nothing would map it; tests/test_spark_connect.py tests the archive.
-    """
+
+def local_config(lake_root: Path, connect_state: Path | None = None, mode: str = "connect", **sources: str) -> PlatformConfig:
+    """Stage ``local`` with its lake (and optionally sources and the tests' shared Spark Connect
+    server, :data:`SHARED_SERVER`) in test directories."""
     config = load_config("local")
-    local_spark = {"mode": mode, "class_data_sharing": False} | ({"state_dir": str(connect_state)} if connect_state else {})
+    local_spark = {"mode": mode, **SHARED_SERVER} | ({"state_dir": str(connect_state)} if connect_state else {})
     return config.model_copy(
         update={
             "lake": config.lake.model_copy(update={"root": str(lake_root)}),
@@ -92,7 +96,13 @@ def shared_server(connect_state: Path):
 
 @pytest.fixture(scope="session")
 def connect_state(tmp_path_factory) -> Path:
-    """State dir of one Spark Connect server shared by the tests of a session, stopped at the end."""
+    """State dir of the Spark Connect server shared by the tests of a session (of one
+    pytest-xdist worker), stopped at the end.
+
+    One server for every worker instead (in the controller's base temp dir, stopped by the
+    controller) cost 75-110 s less CPU per suite on 2 cores but took longer: 647 s of pytest
+    against 595 s with three workers, 702 s with four workers and four task threads (2026-11-26),
+    the workers' jobs queueing on the one JVM."""
     from resources.spark_connect import SparkConnectServer
 
     state = tmp_path_factory.mktemp("spark-connect")

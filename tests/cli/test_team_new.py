@@ -11,10 +11,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from emr_platform.locations import factory
-from emr_platform.config import REPO_ROOT, load_config
-from emr_platform.workspace import workspace_locations
 from emr_platform.apps.scaffold import TeamRequest, new_team
+from emr_platform.config import REPO_ROOT, load_config
+from emr_platform.locations import factory
+from emr_platform.workspace import workspace_locations
+from tests.conftest import SHARED_SERVER
 
 
 def load_location(root: Path, team: str, monkeypatch) -> dg.Definitions:
@@ -147,7 +148,7 @@ def test_scaffolded_asset_materializes_on_local_spark(cli, repo, tmp_path, conne
     config = config.model_copy(
         update={
             "lake": config.lake.model_copy(update={"root": str(tmp_path / "lake")}),
-            "local_spark": config.local_spark.model_copy(update={"state_dir": str(connect_state), "class_data_sharing": False}),
+            "local_spark": config.local_spark.model_copy(update={"state_dir": str(connect_state), **SHARED_SERVER}),
         }
     )
     specs = sys.modules["assets.ml_ops"].SPECS

@@ -17,7 +17,7 @@ import yaml
 
 from emr_platform import naming
 from emr_platform.config import REPO_ROOT, PlatformConfig, deep_merge, load_config
-from tests.conftest import copy_config
+from tests.conftest import SHARED_SERVER, copy_config
 from tests.emr import sessions as simulated_sessions
 from tests.emr.conftest import build_infra, dev_config, emr, spark_remote  # noqa: F401  (fixtures)
 
@@ -43,9 +43,9 @@ def edit_stage(root: Path, stage: str, override: dict) -> None:
 def repo(tmp_path: Path, connect_state: Path) -> Path:
     """A copy of config.yml and stages/ whose stage local has flights_clean in its lake and leases the
     tests' shared Spark Connect server with the settings every other test leases it with
-    (:func:`tests.conftest.shared_server`), so that no command restarts it."""
+    (:data:`tests.conftest.SHARED_SERVER`), so that no command restarts it."""
     root = copy_config(tmp_path / "repo")
-    edit_stage(root, "local", {"local_spark": {"state_dir": str(connect_state), "class_data_sharing": False}})
+    edit_stage(root, "local", {"local_spark": {"state_dir": str(connect_state), **SHARED_SERVER}})
     config = load_config("local", root=root)
     write_flights(Path(config.lake.root))
     return root
