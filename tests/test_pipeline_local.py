@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -54,6 +53,26 @@ def test_whole_graph_on_warm_spark_connect(tmp_path, connect_state):
         assert "flight_id" in [c.name for c in flights["dagster/column_schema"].schema.columns]
         assert flights["substrate"].value == "local" and flights["vcpu_hours"].value > 0
     assert (tmp_path / "lake" / "analytics" / "performance" / "carrier_monthly").is_dir()
+
+
+def test_the_warm_server_compiles_no_code_unless_told_to(connect_state):
+    # The server the whole graph just ran on evaluates queries interpreted (local_spark.code_generation
+    # is off by default); with code generation on, its sessions get Spark's defaults.
+    from pyspark.sql import SparkSession
+
+    from emr_platform.substrates.local import LocalSparkSettings
+    from resources.spark_connect import local_server
+    from tests.conftest import shared_server
+
+    with shared_server(connect_state).lease() as url:
+        spark = SparkSession.builder.remote(url).getOrCreate()
+        try:
+            confs = {key: spark.conf.get(key) for key in ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode")}
+        finally:
+            spark.stop()
+    assert confs == {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+    compiling = local_server(LocalSparkSettings(code_generation=True))
+    assert not {"spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode"} & set(compiling.confs)
 
 
 def test_classic_sessions_give_the_same_results(tmp_path, connect_state):
