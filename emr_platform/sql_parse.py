@@ -19,6 +19,11 @@ _RELATION = re.compile(r"'UnresolvedRelation \[(.*?)\], \[")
 _CTE = re.compile(r"^(?:[ :|+-]*)CTE \[(.*?)\]\s*$", re.MULTILINE)
 _POSITION = re.compile(r"\(line (\d+), pos (\d+)\)")
 _lock = threading.Lock()
+# The parser's JVM lives for a few parses: C1 alone compiles what they run (C2's optimizing
+# compiles never pay back in a JVM this short-lived), one GC thread is enough. Measured on 2 cores
+# (2026-11-27, a process starting the JVM and parsing one query, 3 runs each): 5.2 CPU-seconds
+# median with the JVM's defaults, 3.6 with these.
+PARSER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 class SqlSyntaxError(ValueError):
@@ -42,12 +47,13 @@ class ParsedSql:
 
 @cache
 def _parser() -> Any:
+    from pyspark import SparkConf
     from pyspark.java_gateway import launch_gateway  # the JVM only when a query is parsed
 
     from emr_platform.java import require_java
 
     require_java()
-    gateway = launch_gateway()
+    gateway = launch_gateway(SparkConf(loadDefaults=False).set("spark.driver.extraJavaOptions", PARSER_JAVA_OPTIONS))
     return getattr(gateway.jvm.org.apache.spark.sql.catalyst.parser, "CatalystSqlParser$").__getattr__("MODULE$")
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -12,6 +13,7 @@ import dagster as dg
 import pytest
 
 from assets.catalog import declared_keys, declared_specs
+from emr_platform import sql_parse
 from emr_platform.config import ConfigError, load_config
 from emr_platform.launcher import SQL_JOB
 from emr_platform.locations.components import VALIDATION_ENV, SparkAssetError
@@ -206,6 +208,24 @@ def test_sql_is_checked_by_sparks_parser_under_dg_check_defs(tmp_path, monkeypat
         load(tmp_path / "checked", monkeypatch, bad, **{"q.sql": sql})
 
 
+def test_the_parsers_jvm_compiles_with_c1_alone_and_one_gc_thread():
+    """The JVM behind Spark's parser (sql_parse) is a child of this process started with
+    PARSER_JAVA_OPTIONS: it lives for a few parses."""
+    assert sql_parse.parse("SELECT a FROM t JOIN u USING (k)").relations == {"t", "u"}
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"pyspark-shell" in command:
+            children.append([part.decode() for part in command])
+    assert children
+    for command in children:
+        assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"} <= set(command), command
+
+
 def test_an_asset_declared_in_python_and_yaml_is_an_error(tmp_path, monkeypatch):
     package, folder = team_package(tmp_path, monkeypatch, {"defs/a/defs.yaml": GOOD})
     spec = SparkAssetSpec(domain="d", table="t", sql="SELECT 1 AS one", description="again")
@@ -216,7 +236,6 @@ def test_an_asset_declared_in_python_and_yaml_is_an_error(tmp_path, monkeypatch)
 def test_a_broken_defs_yaml_fails_its_own_location_and_the_others_still_load(tmp_path):
     """In a fresh interpreter over a copy of the code: data-engineering's bad defs.yaml fails its
     location, naming file, line and field; analytics and data-science, which read it, still load."""
-    import os
     import subprocess
 
     root = copy_platform(tmp_path / "platform")
