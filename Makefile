@@ -66,7 +66,8 @@ demo-year: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m emr_platform.apps.demo --all
 
 # Three pytest-xdist workers on 2 cores (the tests wait on JVMs, subprocesses and polls a good part
-# of the time: 670 s with three against 758 s with two, 2026-11-26), each test file whole on one
+# of the time: 670 s with three against 758 s with two, 2026-11-26; 456-484 s against 428-500 s,
+# three runs each, 2026-11-27, no difference beyond the machine's drift), each test file whole on one
 # worker (its module fixtures built once), the slowest files first (tests/conftest.py,
 # SLOWEST_FILES); it ends with the 25 slowest tests.
 test: install
