@@ -10,7 +10,8 @@ without a running job. State lives in ``state_dir``:
 - ``server.json``: ``{"pid", "port", "watchdog_pid", "started_at", "settings", "cds_recording"}`` of the
   live server (``cds_recording``: the file its JVM writes a CDS archive to at exit, or null);
 - ``leases/<pid>-<n>``: one file per running job; ``last_used``: touched when a job ends;
-- ``server.log``: the server's own log;
+- ``server.log``: the server's own log; ``watchdog.log``: what its watchdogs printed (the idle stops
+  they made, with how long the server had been idle, or their traceback if one failed);
 - ``cds/<key>.jsa``: the JVM's class-data-sharing archive of the classes the server loads
   (about 250 MB), ``key`` naming the Java binary and the pyspark install it was made with.
 
@@ -282,12 +283,13 @@ class SparkConnectServer:
         # The watchdog starts with the server: if this process dies while the server starts
         # (a prestart thread of a run that ended), the server is still stopped once idle.
         (self.state_dir / "last_used").touch()
-        watchdog = subprocess.Popen(
-            [sys.executable, "-m", "resources.spark_connect", str(self.state_dir), str(self.idle_timeout_seconds),
-             str(proc.pid)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            cwd=str(Path(__file__).resolve().parents[1]),
-        )
+        with open(self.state_dir / "watchdog.log", "ab") as out:
+            watchdog = subprocess.Popen(
+                [sys.executable, "-m", "resources.spark_connect", str(self.state_dir), str(self.idle_timeout_seconds),
+                 str(proc.pid)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=str(Path(__file__).resolve().parents[1]),
+            )
         state = {"pid": proc.pid, "port": port, "watchdog_pid": watchdog.pid, "started_at": time.time(),
                  "settings": self._settings(), "cds_recording": str(recording) if recording else None}
         self._write_state(state)
@@ -392,7 +394,9 @@ def watch(state_dir: str, idle_timeout_seconds: float, server_pid: int) -> None:
             return
         if server.idle_for() >= idle_timeout_seconds:
             with server._locked(blocking=False) as locked:
-                if locked and server.idle_for() >= idle_timeout_seconds:
+                if locked and (idle := server.idle_for()) >= idle_timeout_seconds:
+                    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} stopping server pid {server_pid}: idle for "
+                          f"{idle:.0f} s (idle_timeout_seconds {idle_timeout_seconds:g})", flush=True)
                     server._stop_locked()
                     return
 

@@ -85,6 +85,8 @@ def test_idle_server_stops_by_itself(tmp_path):
         time.sleep(0.5)
     assert server.status() is None
     assert not _alive(state["pid"]) and not (tmp_path / "server.json").exists()
+    log = (tmp_path / "watchdog.log").read_text()  # what the watchdog did, for a user wondering why
+    assert f"stopping server pid {state['pid']}: idle for " in log and "Traceback" not in log, log
 
 
 def mapped_archives(pid: int) -> set[str]:
