@@ -102,7 +102,8 @@ def connect_state(tmp_path_factory) -> Path:
     One server for every worker instead (in the controller's base temp dir, stopped by the
     controller) cost 75-110 s less CPU per suite on 2 cores but took longer: 647 s of pytest
     against 595 s with three workers, 702 s with four workers and four task threads (2026-11-26),
-    the workers' jobs queueing on the one JVM."""
+    the workers' jobs queueing on the one JVM. Tried again on 2026-11-27: 470 s and 918 s of CPU, within
+    the spread of runs with one server per worker (428-534 s that day)."""
     from resources.spark_connect import SparkConnectServer
 
     state = tmp_path_factory.mktemp("spark-connect")
