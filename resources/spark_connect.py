@@ -23,8 +23,10 @@ jars starts and warms up in about half the time (measured 2026-11-26 on 2 cores:
 records one (``-XX:ArchiveClassesAtExit``) into a file of its own; when it is stopped, the
 JVM writes it at exit and the stopper publishes it under its final name only once a
 ``java -Xshare:on`` with the server's classpath accepts it, so no start ever maps a partial
-file. Later starts map it (``-XX:SharedArchiveFile``); a JVM that refuses it starts normally,
-and a start that fails with it is retried once without it (and the archive removed).
+file. Later starts map it (``-XX:SharedArchiveFile`` with ``-Xshare:on``): a JVM that cannot
+map it fails at start instead of running without it (Java 17 aborts on a partial archive by itself;
+Java 21 and 25 only warn, and would never record a new one), and that start is retried once
+without it, recording a new archive (the broken one is removed).
 """
 
 from __future__ import annotations
@@ -240,9 +242,9 @@ class SparkConnectServer:
         archive = self.archive()
         if archive.exists():
             try:
-                return self._launch([f"-XX:SharedArchiveFile={archive}"], None)
+                return self._launch([f"-XX:SharedArchiveFile={archive}", "-Xshare:on"], None)
             except RuntimeError:
-                # A JVM ignores an archive it cannot use; one that failed with it must not map it again.
+                # -Xshare:on: a JVM that cannot map the archive exits; it must not be tried again.
                 archive.unlink(missing_ok=True)
         self.cds_dir.mkdir(parents=True, exist_ok=True)
         recording = self.cds_dir / f"{archive.name}.{os.getpid()}-{time.time_ns()}.tmp"

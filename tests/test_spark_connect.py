@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from emr_platform.java import require_java
 from resources.spark_connect import SparkConnectServer, _alive, archive_key
 
 # The servers of these tests answer a query or two each: C1 alone compiles what they run, and the
@@ -133,6 +134,41 @@ def test_class_data_sharing_archive_is_recorded_once_then_mapped_and_never_used_
     os.killpg(state["pid"], signal.SIGKILL)
     server.stop()
     assert server.status() is None
+
+
+def newer_java_homes() -> list[Path]:
+    """Java homes of Java 21 and later installed beside the default one (Spark runs on 17, 21 and 25)."""
+    homes = []
+    for release in sorted(Path("/usr/lib/jvm").glob("*/release")):
+        version = next((line for line in release.read_text().splitlines() if line.startswith("JAVA_VERSION=")), "")
+        major = version.removeprefix("JAVA_VERSION=").strip('"').split(".")[0]
+        if major.isdigit() and int(major) >= 21 and (release.parent / "bin" / "java").exists():
+            homes.append(release.parent)
+    return homes
+
+
+@pytest.mark.parametrize("java_home", newer_java_homes(), ids=lambda home: home.name)
+def test_a_broken_archive_is_recorded_again_on_newer_java(tmp_path, monkeypatch, java_home):
+    # Java 21 and 25 only warn about an archive they cannot map and run without it: the start must
+    # fail instead (-Xshare:on), so that it is retried without it and a new archive is recorded.
+    monkeypatch.setenv("JAVA_HOME", str(java_home))
+    require_java.cache_clear()
+    try:
+        server = SparkConnectServer(tmp_path, **QUICK)
+        archive = server.archive()
+        assert Path(require_java()).resolve().is_relative_to(java_home.resolve())
+        archive.parent.mkdir(parents=True)
+        archive.write_bytes(os.urandom(2**20))
+        with server.lease() as url:
+            assert count_rows(url) == 10
+            state = server.status()
+            assert str(archive) not in mapped_archives(state["pid"]) and not archive.exists()
+            assert state["cds_recording"] and f"-XX:ArchiveClassesAtExit={state['cds_recording']}" in Path(
+                f"/proc/{state['pid']}/cmdline").read_text().split("\0")
+        os.killpg(state["pid"], signal.SIGKILL)  # not stopped: nothing reads the archive it would write
+        server.stop()
+    finally:
+        require_java.cache_clear()
 
 
 def test_archive_key_changes_with_java_and_pyspark(tmp_path):
