@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -83,7 +84,9 @@ class LocalSparkLauncher(SparkLauncher):
             "spark.log.level": "WARN",
         }
         args = [f"--master local[{settings.cores}]", f"--driver-memory {settings.driver_memory_gb}g"]
-        args += [f"--conf {key}={value}" for key, value in confs.items()]
+        if settings.java_options:
+            confs["spark.driver.extraJavaOptions"] = settings.java_options
+        args += [f"--conf {shlex.quote(f'{key}={value}')}" for key, value in confs.items()]
         return {"PYSPARK_SUBMIT_ARGS": " ".join(args) + " pyspark-shell"}
 
     @contextlib.contextmanager

@@ -358,15 +358,16 @@ NO_CODE_GENERATION = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codege
 
 def local_server(settings: LocalSparkSettings) -> SparkConnectServer:
     """The shared server of the stage's ``local_spark`` settings (``state_dir``, cores, driver
-    memory, idle timeout, shuffle partitions, code generation, class-data sharing): what local jobs
-    and local sessions lease."""
+    memory, idle timeout, shuffle partitions, code generation, class-data sharing, JVM options): what
+    local jobs and local sessions lease."""
     return SparkConnectServer(
         settings.state_dir,
         cores=settings.cores,
         driver_memory_gb=settings.driver_memory_gb,
         idle_timeout_seconds=settings.idle_timeout_seconds,
         confs={"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)}
-        | ({} if settings.code_generation else NO_CODE_GENERATION),
+        | ({} if settings.code_generation else NO_CODE_GENERATION)
+        | ({"spark.driver.extraJavaOptions": settings.java_options} if settings.java_options else {}),
         class_data_sharing=settings.class_data_sharing,
     )
 

@@ -68,8 +68,11 @@ def pytest_collection_modifyitems(config, items):
 # user of its state dir leases it with these (a lease with other settings restarts the server once
 # it is unused). No class-data-sharing archive: each test session starts its server in a fresh state
 # dir, where recording one only costs (the JVM writes it at exit, 10-20 s on 2 cores) and nothing
-# would map it; tests/test_spark_connect.py tests the archive.
-SHARED_SERVER = {"class_data_sharing": False}
+# would map it; tests/test_spark_connect.py tests the archive. C1 alone compiles for these servers
+# (and the classic sessions of local_config): a JVM that lives for one test session spends less CPU
+# compiling than C2's code would save it. Two alternating pairs of suite runs (2026-11-27, 2 cores):
+# 451 and 505 s of pytest (858 and 985 s of busy CPU) with it, 547 and 556 s (1,068 and 1,090) without.
+SHARED_SERVER = {"class_data_sharing": False, "java_options": "-XX:TieredStopAtLevel=1"}
 
 
 def local_config(lake_root: Path, connect_state: Path | None = None, mode: str = "connect", **sources: str) -> PlatformConfig:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -72,6 +74,20 @@ def test_the_warm_server_compiles_no_code_unless_told_to(connect_state):
     assert confs == {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
     compiling = local_server(LocalSparkSettings(code_generation=True))
     assert not {"spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode"} & set(compiling.confs)
+
+
+def test_java_options_reach_the_servers_jvm_and_each_classic_sessions_driver(connect_state):
+    # local_spark.java_options: here the tests' own (C1 alone, tests/conftest.py SHARED_SERVER).
+    from resources.local_spark import LocalSparkLauncher
+
+    settings = local_config(connect_state / "lake", connect_state).local_spark
+    server = shared_server(connect_state)
+    with server.lease():
+        jvm = Path(f"/proc/{server.status()['pid']}/cmdline").read_text().split("\0")
+    assert settings.java_options == "-XX:TieredStopAtLevel=1" and settings.java_options in jvm
+    classic = LocalSparkLauncher(settings.model_copy(update={"mode": "classic", "java_options": "-Xss4m -XX:TieredStopAtLevel=1"}))
+    submit = shlex.split(classic.classic_env()["PYSPARK_SUBMIT_ARGS"])
+    assert "spark.driver.extraJavaOptions=-Xss4m -XX:TieredStopAtLevel=1" in submit and submit[-1] == "pyspark-shell"
 
 
 def test_classic_sessions_give_the_same_results(tmp_path, connect_state):

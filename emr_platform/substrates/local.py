@@ -30,6 +30,12 @@ class LocalSparkSettings(SettingsModel):
         "new query on a JVM still warming up cost more than it saved (the demo's month 8% faster from a "
         "stopped server, 10% with it running, on 2 cores). Classic sessions keep Spark's default.",
     )
+    java_options: str = Field(
+        "",
+        description="Extra options of local Spark's JVMs: the Connect server's and each classic session's driver, "
+        "e.g. `-XX:TieredStopAtLevel=1` (C1 alone: a JVM that lives for a few jobs, as in CI, spends less CPU "
+        "compiling; a warm server runs slower with it: README, Benchmarks).",
+    )
     state_dir: str = Field(".spark/connect", description="Where the Connect server keeps its state and log.")
 
 
