@@ -192,9 +192,14 @@ def test_a_retried_launch_adopts_the_cluster_already_started(tmp_path, emr):
     job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
     run_id = make_new_run_id()
     results = []
+    # The two attempts run in threads of this one process (in production, two processes): Dagster's
+    # compute-log capture redirects the process's stdout and stderr for each run and tails them, and
+    # overlapping captures left a `tail` that outlived its 2 x 30 s cleanup timeouts on a loaded
+    # machine (2 of 6 suite runs, 2026-11-27), past the join below. The attempts capture no logs.
+    no_capture = {"compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}}
 
     def first_attempt() -> None:
-        with dg.instance_for_test() as instance:
+        with dg.instance_for_test(overrides=no_capture) as instance:
             results.append(job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False).success)
 
     first = threading.Thread(target=first_attempt)
@@ -203,7 +208,7 @@ def test_a_retried_launch_adopts_the_cluster_already_started(tmp_path, emr):
     deadline = time.monotonic() + 30
     while not client.list_clusters()["Clusters"] and time.monotonic() < deadline:
         time.sleep(0.05)
-    with dg.instance_for_test() as instance:
+    with dg.instance_for_test(overrides=no_capture) as instance:
         assert job.execute_in_process(instance=instance, run_id=run_id, raise_on_error=False).success
         assert instance.get_latest_materialization_event(key).asset_materialization.metadata["dagster/row_count"].value == 5
     first.join(60)
