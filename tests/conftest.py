@@ -72,7 +72,8 @@ def pytest_collection_modifyitems(config, items):
 # (and the classic sessions of local_config): a JVM that lives for one test session spends less CPU
 # compiling than C2's code would save it. Two alternating pairs of suite runs (2026-11-27, 2 cores):
 # 451 and 505 s of pytest (858 and 985 s of busy CPU) with it, 547 and 556 s (1,068 and 1,090) without.
-SHARED_SERVER = {"class_data_sharing": False, "java_options": "-XX:TieredStopAtLevel=1"}
+C1_ALONE = "-XX:TieredStopAtLevel=1"  # the JIT option of every short-lived JVM the tests start
+SHARED_SERVER = {"class_data_sharing": False, "java_options": C1_ALONE}
 
 
 def local_config(lake_root: Path, connect_state: Path | None = None, mode: str = "connect", **sources: str) -> PlatformConfig:
