@@ -141,7 +141,8 @@ class SparkConnectServer:
         confs: dict[str, str] | None = None,
         class_data_sharing: bool = True,
     ):
-        self.state_dir = Path(state_dir)
+        # Absolute: the watchdog runs in another directory, and the archive's paths are compared.
+        self.state_dir = Path(state_dir).resolve()
         self.cores, self.driver_memory_gb = cores, driver_memory_gb
         self.idle_timeout_seconds = idle_timeout_seconds
         self.confs = confs or {}

@@ -106,8 +106,11 @@ def count_rows(url: str) -> int:
         spark.stop()
 
 
-def test_class_data_sharing_archive_is_recorded_once_then_mapped_and_never_used_broken(tmp_path):
-    server = SparkConnectServer(tmp_path, **QUICK)
+def test_class_data_sharing_archive_is_recorded_once_then_mapped_and_never_used_broken(tmp_path, monkeypatch):
+    # A relative state dir, as stage local's default (.spark/connect): a published archive compared
+    # as a relative path to its absolute self was deleted as stale at every stop.
+    monkeypatch.chdir(tmp_path)
+    server = SparkConnectServer("connect", **QUICK)
     archive = server.archive()
     with server.lease() as url:
         assert count_rows(url) == 10
