@@ -99,7 +99,10 @@ def run(mode: str, work: Path, state: Path, max_concurrent: int, window) -> tupl
     config = config.model_copy(
         update={
             "lake": config.lake.model_copy(update={"root": str(work / "lake")}),
-            "local_spark": config.local_spark.model_copy(update={"mode": mode, "state_dir": str(state)}),
+            # (b) starts each script as a new Python process, as a script run without the platform does.
+            "local_spark": config.local_spark.model_copy(
+                update={"mode": mode, "state_dir": str(state), "forkserver": mode == "connect"}
+            ),
         }
     )
     teams = {team: f"assets.{team.replace('-', '_')}" for team in config.teams}

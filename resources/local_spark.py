@@ -1,7 +1,10 @@
 """``LocalSparkLauncher``: runs a job script on this machine through Dagster Pipes.
 
 The script runs as ``python <script>`` in a child process with the Pipes bootstrap
-environment; ``jobkit.py`` is on its PYTHONPATH. Where Spark runs depends on ``mode``:
+environment; ``jobkit.py`` is on its PYTHONPATH. With ``forkserver`` (the default) that process is
+a fork of a Python process that has imported pyspark and dagster-pipes once
+(:mod:`resources.forkserver`), which saves each job about 1 CPU-second. Where Spark runs depends on
+``mode``:
 
 - ``connect`` (default): ``SPARK_REMOTE`` points the script's
   ``SparkSession.builder.getOrCreate()`` at the shared warm Spark Connect server
@@ -43,6 +46,7 @@ from emr_platform.launcher import (
 )
 from emr_platform.pricing import Usage
 from emr_platform.substrates.local import LocalSparkSettings
+from resources.forkserver import ForkedJob, ForkserverError, forkserver_for
 from resources.spark_connect import SparkConnectServer, local_server
 
 # dagster 1.13 warns on every Pipes session that a reader API it calls itself is in preview
@@ -114,7 +118,10 @@ class LocalSparkLauncher(SparkLauncher):
                 "PYSPARK_PYTHON": sys.executable,
             }
             try:
-                run_script(context, job, [sys.executable, str(job.script), *job.args], env, self.substrate)
+                run_script(
+                    context, job, [sys.executable, str(job.script), *job.args], env, self.substrate,
+                    forkserver=self.settings.forkserver,
+                )
             except SparkJobError as error:
                 if self.settings.mode == "connect" and any(marker in error.log_tail for marker in CONNECT_UNSUPPORTED):
                     raise SparkJobError(
@@ -143,16 +150,31 @@ def inherited_env() -> dict[str, str]:
 
 
 def run_script(
-    context: dg.AssetExecutionContext, job: SparkJob, command: list[str], env: dict[str, str], substrate: str
+    context: dg.AssetExecutionContext,
+    job: SparkJob,
+    command: list[str],
+    env: dict[str, str],
+    substrate: str,
+    forkserver: bool = False,
 ) -> None:
-    """Run ``command``, forwarding its output to the asset's log, within ``job.timeout_seconds``.
+    """Run ``command`` (``[python, script, *args]``) in a session of its own, forwarding its output
+    to the asset's log, within ``job.timeout_seconds``; with ``forkserver``, as a fork of this
+    process's :func:`resources.forkserver.forkserver_for` ``env`` (a new Python process if that
+    cannot serve, with a warning in the asset's log).
 
     Raises :class:`SparkJobError` with the last output lines when the process exits non-zero
     or times out; on timeout or interruption the whole process group is killed.
     """
-    proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
+    proc: subprocess.Popen | ForkedJob | None = None
+    if forkserver:
+        try:
+            proc = forkserver_for(env).start(command, env)
+        except ForkserverError as error:
+            context.log.warning(f"{error}; the job script starts in a new Python process")
+    if proc is None:
+        proc = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
     tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
 
     def forward() -> None:
@@ -178,7 +200,7 @@ def run_script(
         raise SparkJobError(substrate, job, f"job script exited with code {proc.returncode}", "\n".join(tail))
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen | ForkedJob) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
