@@ -9,9 +9,9 @@ on 2 cores, 2026-11-27). :class:`Forkserver` is a Python process that imports th
 - as ``__main__`` (``runpy.run_path``), with ``sys.argv`` the script and its arguments and the
   script's folder first on ``sys.path``;
 - with the job's environment (``os.environ`` replaced before the script runs) and working
-  directory (the launching process's, as ``Popen`` without ``cwd``);
+  directory (by default the launching process's, as ``Popen`` without ``cwd``);
 - in a session of its own (``os.setsid``: its process group can be killed whole), standard input
-  from ``/dev/null``, standard output and error to one pipe the launcher reads;
+  from ``/dev/null``, standard output and error to one pipe the launcher reads (or each to its own);
 - exiting with the script's code: ``sys.exit(n)`` gives ``n``, an uncaught exception 1 after its
   traceback, a signal ``-signum`` (as ``subprocess.Popen.returncode``).
 
@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import IO
 
@@ -53,11 +54,12 @@ class ForkserverError(RuntimeError):
 
 class ForkedJob:
     """A job script's process started by a :class:`Forkserver`, with the part of the
-    ``subprocess.Popen`` interface the launcher uses: ``args``, ``pid``, ``stdout`` (text, the
-    script's standard output and error), ``returncode``, :meth:`poll` and :meth:`wait`."""
+    ``subprocess.Popen`` interface launchers use: ``args``, ``pid``, ``stdout`` (text: the script's
+    standard output, and its standard error unless that has a pipe of its own, ``stderr``),
+    ``returncode``, :meth:`poll`, :meth:`wait` and :meth:`communicate`."""
 
-    def __init__(self, args: Sequence[str], pid: int, stdout: IO[str], status: socket.socket):
-        self.args, self.pid, self.stdout, self.returncode = list(args), pid, stdout, None
+    def __init__(self, args: Sequence[str], pid: int, stdout: IO[str], stderr: IO[str] | None, status: socket.socket):
+        self.args, self.pid, self.stdout, self.stderr, self.returncode = list(args), pid, stdout, stderr, None
         self._status = status
 
     def wait(self, timeout: float | None = None) -> int:
@@ -76,6 +78,21 @@ class ForkedJob:
             self._status.close()
         return self.returncode
 
+    def communicate(self) -> tuple[str, str | None]:
+        """Read the output (and error) to their end and wait for the exit: ``(stdout, stderr)``,
+        ``stderr`` None when it went to ``stdout``."""
+        errors: list[str] = []
+        reader = threading.Thread(target=lambda: errors.append(self.stderr.read()), daemon=True)
+        if self.stderr is not None:
+            reader.start()
+        with self.stdout:
+            output = self.stdout.read()
+        if self.stderr is not None:
+            reader.join()
+            self.stderr.close()
+        self.wait()
+        return output, (errors[0] if errors else None)
+
     def poll(self) -> int | None:
         """The exit code, or ``None`` while it runs."""
         try:
@@ -93,7 +110,7 @@ class Forkserver:
     """
 
     def __init__(self, env: Mapping[str, str], preload: Sequence[str] | None = None):
-        self.key, self.owner = environment_key(env), os.getpid()
+        self.key = environment_key(env)
         try:  # Linux: message sockets between processes, and fork
             self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         except (AttributeError, OSError) as error:
@@ -123,9 +140,12 @@ class Forkserver:
             if not self._ready:
                 raise ForkserverError(f"the job forkserver cannot serve: {self._error}")
 
-    def start(self, args: Sequence[str], env: Mapping[str, str]) -> ForkedJob:
-        """Run ``args`` (``[python, script, *arguments]``) with ``env`` in a fork; ``env`` must
-        have this forkserver's :func:`environment_key`.
+    def start(
+        self, args: Sequence[str], env: Mapping[str, str], cwd: str | os.PathLike | None = None, stderr: bool = False
+    ) -> ForkedJob:
+        """Run ``args`` (``[python, script, *arguments]``) with ``env`` in a fork, in ``cwd`` (default:
+        this process's working directory), its standard error on a pipe of its own if ``stderr``;
+        ``env`` must have this forkserver's :func:`environment_key`.
 
         Raises :class:`ForkserverError` if the forkserver is gone or does not answer.
         """
@@ -134,26 +154,29 @@ class Forkserver:
         if os.path.realpath(args[0]) != os.path.realpath(sys.executable):
             raise ForkserverError(f"the forkserver runs {sys.executable}, not {args[0]}")
         self.wait_ready()
-        read_end, write_end = os.pipe()
+        pipes = [os.pipe() for _ in range(2 if stderr else 1)]
         status, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            payload = json.dumps({"argv": list(args[1:]), "env": dict(env), "cwd": os.getcwd()}).encode()
+            payload = json.dumps({"argv": list(args[1:]), "env": dict(env), "cwd": os.fspath(cwd or os.getcwd())})
             with self._lock:
                 self._control.settimeout(30)
-                socket.send_fds(self._control, [payload], [write_end, theirs.fileno()])
+                socket.send_fds(self._control, [payload.encode()], [theirs.fileno(), *(w for _, w in pipes)])
             status.settimeout(30)
             message = status.recv(MAX_MESSAGE_BYTES)
             if not message:
                 raise ForkserverError("it exited")
             pid = int(json.loads(message)["pid"])
         except (OSError, ValueError, ForkserverError) as error:
-            os.close(read_end)
+            for read_end, _ in pipes:
+                os.close(read_end)
             status.close()
             raise ForkserverError(f"the job forkserver did not start the job: {error}") from None
         finally:
-            os.close(write_end)
+            for _, write_end in pipes:
+                os.close(write_end)
             theirs.close()
-        return ForkedJob(args, pid, os.fdopen(read_end, "r", errors="replace"), status)
+        output, *error_output = (os.fdopen(read_end, "r", errors="replace") for read_end, _ in pipes)
+        return ForkedJob(args, pid, output, error_output[0] if error_output else None, status)
 
     def close(self) -> None:
         """Stop the forkserver (jobs it started run on)."""
@@ -170,22 +193,40 @@ def environment_key(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in env.items() if not k.startswith(PER_JOB_PREFIX)))
 
 
-_current: Forkserver | None = None
-_current_lock = threading.Lock()
+# A process's forkservers by environment, the most recently used last.
+_servers: OrderedDict[tuple[tuple[str, str], ...], Forkserver] = OrderedDict()
+_servers_lock = threading.Lock()
+_servers_owner = os.getpid()
+MAX_FORKSERVERS = 2
 
 
 def forkserver_for(env: Mapping[str, str]) -> Forkserver:
-    """This process's forkserver for ``env``: the running one if its environment matches, else a
-    new one (the previous one stopped)."""
-    global _current
-    with _current_lock:
-        if _current is not None and _current.owner != os.getpid():
-            _current = None  # a fork of the process that started it: leave that one to its owner
-        if _current is None or _current.key != environment_key(env) or _current.process.poll() is not None:
-            if _current is not None:
-                _current.close()
-            _current = Forkserver(env)
-        return _current
+    """This process's forkserver for ``env``: a running one whose environment matches, else a new
+    one; of more than :data:`MAX_FORKSERVERS` (e.g. jobs of two substrates in one process), the
+    least recently used is stopped.
+
+    Raises :class:`ForkserverError` if a new one cannot start.
+    """
+    global _servers_owner
+    key = environment_key(env)
+    with _servers_lock:
+        if _servers_owner != os.getpid():  # a fork of the process that started them: theirs to stop
+            _servers.clear()
+            _servers_owner = os.getpid()
+        server = _servers.pop(key, None)
+        if server is not None and server.process.poll() is not None:
+            server = None
+        _servers[key] = server or Forkserver(env)
+        while len(_servers) > MAX_FORKSERVERS:
+            _servers.popitem(last=False)[1].close()
+        return _servers[key]
+
+
+def stop_forkservers() -> None:
+    """Stop this process's forkservers (jobs they started run on)."""
+    with _servers_lock:
+        while _servers:
+            _servers.popitem()[1].close()
 
 
 # --- the forkserver process (this file run as a script) ---------------------------------------
@@ -195,12 +236,15 @@ def _serve(control: socket.socket) -> dict:
     """Start a job per request until the control socket closes; returns only in a job's process."""
     while True:
         try:
-            message, fds, _flags, _addr = socket.recv_fds(control, MAX_MESSAGE_BYTES, 2)
+            message, fds, _flags, _addr = socket.recv_fds(control, MAX_MESSAGE_BYTES, 3)
         except InterruptedError:
             continue
+        except OSError:  # the owner closed its end with our "ready" unread
+            os._exit(0)
         if not message:
             os._exit(0)
-        output, status_fd = fds
+        status_fd, output, *error_output = fds
+        errors = error_output[0] if error_output else output
         job = json.loads(message)
         if os.fork() == 0:  # the job's waiter: starts the job, reports its pid and then its exit code
             control.close()
@@ -215,11 +259,12 @@ def _serve(control: socket.socket) -> dict:
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
                 os.dup2(output, 1)
-                os.dup2(output, 2)
-                os.close(null)
-                os.close(output)
+                os.dup2(errors, 2)
+                for fd in {null, output, errors}:
+                    os.close(fd)
                 return job
-            os.close(output)
+            for fd in {output, errors}:
+                os.close(fd)
             os.close(started_write)
             os.read(started_read, 1)  # end of file once the job is in its own session
             os.close(started_read)
@@ -232,8 +277,8 @@ def _serve(control: socket.socket) -> dict:
                 status.send(json.dumps({"returncode": os.waitstatus_to_exitcode(code)}).encode())
             finally:
                 os._exit(0)
-        os.close(output)
-        os.close(status_fd)
+        for fd in fds:
+            os.close(fd)
         while True:  # collect the waiters that have ended
             try:
                 if os.waitpid(-1, os.WNOHANG)[0] == 0:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import dagster as dg
@@ -70,6 +71,14 @@ def test_a_forked_job_runs_as_python_would(probe, monkeypatch):
         monkeypatch.chdir(probe.parent)  # the launching process's working directory at each launch
         args = [sys.executable, probe.name]
         assert forked(server, args, env) == plain(args, env)
+        elsewhere = probe.parent.parent  # or the one given, with standard error apart (as the EMR simulator runs)
+        args = [sys.executable, str(probe), "raise"]
+        separate = subprocess.run(args, env=env, cwd=elsewhere, stdin=subprocess.DEVNULL, capture_output=True,
+                                  text=True, check=False, start_new_session=True)
+        job = server.start(args, env, cwd=elsewhere, stderr=True)
+        assert job.communicate() == (separate.stdout, separate.stderr)
+        assert job.returncode == separate.returncode == 1
+        assert f"cwd {elsewhere}" in separate.stdout
         check = probe.parent / "check.py"
         check.write_text('import sys\nprint("pyspark.sql.connect.session" in sys.modules)\n')
         assert forked(server, [sys.executable, str(check)], env) == (0, "True\n")
@@ -115,21 +124,25 @@ def _alive(pid: int) -> bool:
 
 
 def test_one_forkserver_per_environment_but_pipes_variables(monkeypatch):
-    """A job whose environment differs in anything but ``DAGSTER_PIPES_*`` gets a new forkserver
-    (a module may read the environment when imported); the previous one stops."""
-    monkeypatch.setattr(forkserver, "_current", None)
+    """A job whose environment differs in anything but ``DAGSTER_PIPES_*`` gets another forkserver
+    (a module may read the environment when imported); of three, the least recently used stops."""
+    monkeypatch.setattr(forkserver, "_servers", OrderedDict())
     env = dict(os.environ)
-    first = forkserver_for(env)
     try:
+        first = forkserver_for(env)
         assert forkserver_for({**env, "DAGSTER_PIPES_MESSAGES": "x"}) is first
         second = forkserver_for({**env, "PYTHONPATH": "/elsewhere"})
         assert second is not first
-        assert first.process.wait(10) == 0
-        assert forkserver_for({**env, "PYTHONPATH": "/elsewhere"}) is second
+        assert forkserver_for(env) is first
+        third = forkserver_for({**env, "PYTHONPATH": "/third"})
+        assert second.process.wait(10) == 0
+        assert first.process.poll() is None
+        assert list(forkserver._servers.values()) == [first, third]
         with pytest.raises(ForkserverError, match="environment differs"):
-            second.start([sys.executable, "-c", "pass"], env)
+            third.start([sys.executable, "-c", "pass"], env)
     finally:
-        forkserver._current.close()
+        forkserver.stop_forkservers()
+    assert first.process.returncode == third.process.returncode == 0
 
 
 def test_a_forkserver_that_cannot_import_its_preload_says_why():
@@ -149,7 +162,7 @@ def _job(tmp_path: Path, script: Path, timeout_seconds: int = 600) -> SparkJob:
 
 
 def test_the_launcher_times_out_a_forked_job_and_leaves_nothing_running(tmp_path, monkeypatch):
-    monkeypatch.setattr(forkserver, "_current", None)
+    monkeypatch.setattr(forkserver, "_servers", OrderedDict())
     script = tmp_path / "slow.py"
     script.write_text(
         "import subprocess, sys, time\n"
@@ -161,17 +174,17 @@ def test_the_launcher_times_out_a_forked_job_and_leaves_nothing_running(tmp_path
     with dg.build_asset_context() as context, pytest.raises(SparkJobError, match="timed out after 3 s") as failure:
         run_script(context, job, [sys.executable, str(script)], dict(os.environ), "local", forkserver=True)
     grandchild = int(failure.value.log_tail.split()[-1])
-    assert forkserver._current is not None  # it ran as a fork
+    assert len(forkserver._servers) == 1  # it ran as a fork
     deadline = time.monotonic() + 10
     while _alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(grandchild)
-    forkserver._current.close()
+    forkserver.stop_forkservers()
 
 
 def test_the_launcher_starts_a_new_process_when_the_forkserver_cannot_serve(tmp_path, monkeypatch):
     """The job still runs, in a new Python process, and its failure still carries its output."""
-    monkeypatch.setattr(forkserver, "_current", None)
+    monkeypatch.setattr(forkserver, "_servers", OrderedDict())
     monkeypatch.setattr(forkserver, "PRELOAD", ("no_such_module_anywhere",))
     script = tmp_path / "failing.py"
     script.write_text(
@@ -184,4 +197,5 @@ def test_the_launcher_starts_a_new_process_when_the_forkserver_cannot_serve(tmp_
                    forkserver=True)
     assert "preloaded False" in failure.value.log_tail
     assert "ValueError: the script failed" in failure.value.log_tail
-    assert forkserver._current.process.wait(30) == 1
+    [server] = forkserver._servers.values()
+    assert server.process.wait(30) == 1

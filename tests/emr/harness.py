@@ -18,10 +18,11 @@ SUBMITTED; ``start_job_run`` honours ``clientToken`` (same token, same job run);
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import shlex
+import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +40,8 @@ from moto.emr import responses as emr_responses
 from moto.emrserverless import models as serverless_models
 from moto.emrserverless import responses as serverless_responses
 from moto.emrserverless import urls as serverless_urls
+
+from resources.forkserver import ForkedJob, forkserver_for
 
 # moto routes no URL to GetDashboardForJobRun; its server reads these paths when it first serves
 # EMR Serverless, so the route is added when this module is imported (before any test runs).
@@ -66,7 +69,7 @@ class Execution:
     env: dict[str, str]
     returncode: int | None = None
     seconds: float = 0.0
-    proc: subprocess.Popen | None = None
+    proc: ForkedJob | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
 
 
@@ -91,6 +94,7 @@ class EmrSimulator:
         # Spark Connect sessions (tests/emr/sessions.py): seconds to start, or the FAILED details
         self.session_start_seconds, self.session_failure = session_start_seconds, session_failure
         self.executions: dict[str, Execution] = {}
+        self._deps = Path(tempfile.mkdtemp(prefix="emr-simulator-deps-"))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="emr-simulator")
         self._restore: list[tuple[Any, str, Any]] = []
@@ -121,6 +125,7 @@ class EmrSimulator:
         self._thread.join(10)
         for execution in self.executions.values():
             _kill(execution)
+        shutil.rmtree(self._deps, ignore_errors=True)
         for owner, name, value in reversed(self._restore):
             if value is _MISSING:
                 delattr(owner, name)
@@ -314,8 +319,14 @@ class EmrSimulator:
         script.write_bytes(self._get(script_uri))
         paths = []
         if py_files:
-            deps = work / "deps.zip"
-            deps.write_bytes(self._get(py_files))
+            # One file per content, kept for the simulator's life: the same dependencies give the
+            # same PYTHONPATH, so the same environment and the same forkserver.
+            data = self._get(py_files)
+            deps = self._deps / f"{hashlib.sha256(data).hexdigest()[:24]}.zip"
+            if not deps.exists():
+                partial = deps.with_suffix(f".{threading.get_ident()}")
+                partial.write_bytes(data)
+                partial.replace(deps)
             assert zipfile.is_zipfile(deps)
             paths.append(str(deps))
         env = {
@@ -329,10 +340,9 @@ class EmrSimulator:
             "AWS_DEFAULT_REGION": REGION,
         }
         started = time.monotonic()
-        execution.proc = subprocess.Popen(
-            [sys.executable, str(script), *args], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, start_new_session=True,
-        )
+        # The driver: the script as `python <script>` in its own session, forked from a process
+        # that has imported pyspark (as local launches are, resources/forkserver.py).
+        execution.proc = forkserver_for(env).start([sys.executable, str(script), *args], env, cwd=work, stderr=True)
         stdout, stderr = execution.proc.communicate()
         execution.returncode = execution.proc.returncode
         execution.seconds = time.monotonic() - started
