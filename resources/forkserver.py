@@ -15,10 +15,11 @@ on 2 cores, 2026-11-27). :class:`Forkserver` is a Python process that imports th
 - exiting with the script's code: ``sys.exit(n)`` gives ``n``, an uncaught exception 1 after its
   traceback, a signal ``-signum`` (as ``subprocess.Popen.returncode``).
 
-A forkserver serves only jobs whose environment is the one it was started with, but for Dagster
-Pipes' own per-launch variables (``DAGSTER_PIPES_*``, read when the script opens Pipes): anything
-else that differs (``PYTHONPATH``, ``SPARK_REMOTE``, ...) starts a new one, so a module that reads
-the environment at import sees the job's. Only third-party modules are preloaded, none of the
+A forkserver serves only jobs whose environment is the one it was started with, but for the
+per-launch variables (:func:`environment_key`): Dagster Pipes' ``DAGSTER_PIPES_*``, read when the
+script opens Pipes, and ``SPARK_REMOTE``, read when it builds its Spark session (pyspark 4 reads it
+nowhere else). Anything else that differs (``PYTHONPATH``, ``PYSPARK_SUBMIT_ARGS``, ...) starts
+another one, so a module that reads the environment at import sees the job's. Only third-party modules are preloaded, none of the
 platform's or the team's, so editing a job script or ``jobkit`` takes effect at the next launch.
 
 It lives as long as the process that started it: it exits when that process closes its end of
@@ -42,8 +43,10 @@ from typing import IO
 
 # What every job script imports before its first Spark call (jobkit's own imports).
 PRELOAD = ("pyspark.sql.connect.session", "pyspark.sql.functions", "dagster_pipes")
-# Per-launch variables of Dagster Pipes, read when the script opens its Pipes context.
+# Per-launch variables: Dagster Pipes' (read when the script opens its Pipes context) and the
+# Spark Connect server's URL (read by pyspark when the script builds its session, never at import).
 PER_JOB_PREFIX = "DAGSTER_PIPES_"
+PER_JOB = frozenset({"SPARK_REMOTE"})
 READY_TIMEOUT_SECONDS = 120.0
 MAX_MESSAGE_BYTES = 1 << 20
 
@@ -189,8 +192,9 @@ class Forkserver:
 
 
 def environment_key(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """What a forkserver's environment must match: ``env`` without Pipes' per-launch variables."""
-    return tuple(sorted((k, v) for k, v in env.items() if not k.startswith(PER_JOB_PREFIX)))
+    """What a forkserver's environment must match: ``env`` without the per-launch variables
+    (``DAGSTER_PIPES_*``, ``SPARK_REMOTE``)."""
+    return tuple(sorted((k, v) for k, v in env.items() if not k.startswith(PER_JOB_PREFIX) and k not in PER_JOB))
 
 
 # A process's forkservers by environment, the most recently used last.

@@ -93,10 +93,34 @@ class LocalSparkLauncher(SparkLauncher):
         args += [f"--conf {shlex.quote(f'{key}={value}')}" for key, value in confs.items()]
         return {"PYSPARK_SUBMIT_ARGS": " ".join(args) + " pyspark-shell"}
 
+    def job_env(self) -> dict[str, str]:
+        """A job script's environment but for the per-launch variables (Pipes' bootstrap and, in
+        ``connect`` mode, ``SPARK_REMOTE``): this process's (:func:`inherited_env`), ``jobkit`` on
+        ``PYTHONPATH``, and in ``classic`` mode the session's ``PYSPARK_SUBMIT_ARGS``."""
+        return {
+            **inherited_env(),
+            **(self.classic_env() if self.settings.mode == "classic" else {}),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(JOBKIT.parent), os.environ.get("PYTHONPATH")])),
+            "PYSPARK_PYTHON": sys.executable,
+        }
+
+    def prestart(self) -> None:
+        """Start, in the background, what a run's first job would wait for: the Connect server
+        (``connect`` mode, :meth:`SparkConnectServer.prestart`) and this process's forkserver
+        (``forkserver``). Returns at once."""
+        if self.settings.mode == "connect":
+            self.server().prestart()
+        self._prestart_forkserver(self.job_env())
+
+    def _prestart_forkserver(self, env: dict[str, str]) -> None:
+        if self.settings.forkserver:
+            with contextlib.suppress(ForkserverError):  # run_script says why, and runs the job anyway
+                forkserver_for(env)  # imports its preload while the caller goes on
+
     @contextlib.contextmanager
     def _spark(self) -> Iterator[dict[str, str]]:
         if self.settings.mode == "classic":
-            yield self.classic_env()
+            yield {}
         else:
             with self.server().lease() as url:
                 yield {"SPARK_REMOTE": url}
@@ -104,19 +128,15 @@ class LocalSparkLauncher(SparkLauncher):
     def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]:
         require_java()
         started = time.monotonic()
+        base_env = self.job_env()
+        self._prestart_forkserver(base_env)  # while the server's lease and the Pipes session open
         with self._spark() as spark_env, dg.open_pipes_session(
             context=context,
             context_injector=dg.PipesEnvContextInjector(),
             message_reader=dg.PipesTempFileMessageReader(),
             extras=job.extras,
         ) as session:
-            env = {
-                **inherited_env(),
-                **session.get_bootstrap_env_vars(),
-                **spark_env,
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(JOBKIT.parent), os.environ.get("PYTHONPATH")])),
-                "PYSPARK_PYTHON": sys.executable,
-            }
+            env = {**base_env, **session.get_bootstrap_env_vars(), **spark_env}
             try:
                 run_script(
                     context, job, [sys.executable, str(job.script), *job.args], env, self.substrate,

@@ -18,8 +18,8 @@ import pytest
 from emr_platform.config import load_config
 from emr_platform.launcher import SparkJob, SparkJobError
 from resources import forkserver
-from resources.forkserver import Forkserver, ForkserverError, forkserver_for
-from resources.local_spark import run_script
+from resources.forkserver import Forkserver, ForkserverError, environment_key, forkserver_for
+from resources.local_spark import LocalSparkLauncher, run_script
 
 PROBE = '''
 import os, sys
@@ -124,13 +124,14 @@ def _alive(pid: int) -> bool:
 
 
 def test_one_forkserver_per_environment_but_pipes_variables(monkeypatch):
-    """A job whose environment differs in anything but ``DAGSTER_PIPES_*`` gets another forkserver
-    (a module may read the environment when imported); of three, the least recently used stops."""
+    """A job whose environment differs in anything but ``DAGSTER_PIPES_*`` and ``SPARK_REMOTE`` gets
+    another forkserver (a module may read the environment when imported); of three, the least
+    recently used stops."""
     monkeypatch.setattr(forkserver, "_servers", OrderedDict())
     env = dict(os.environ)
     try:
         first = forkserver_for(env)
-        assert forkserver_for({**env, "DAGSTER_PIPES_MESSAGES": "x"}) is first
+        assert forkserver_for({**env, "DAGSTER_PIPES_MESSAGES": "x", "SPARK_REMOTE": "sc://127.0.0.1:1"}) is first
         second = forkserver_for({**env, "PYTHONPATH": "/elsewhere"})
         assert second is not first
         assert forkserver_for(env) is first
@@ -199,3 +200,23 @@ def test_the_launcher_starts_a_new_process_when_the_forkserver_cannot_serve(tmp_
     assert "ValueError: the script failed" in failure.value.log_tail
     [server] = forkserver._servers.values()
     assert server.process.wait(30) == 1
+
+
+@pytest.mark.parametrize("mode", ["classic", "connect"])
+def test_a_launchers_prestart_starts_the_forkserver_its_jobs_use(monkeypatch, tmp_path, mode):
+    """``prestart`` (at the start of a run) and each launch (before it waits for the server) start
+    the forkserver its jobs will use, so that its imports overlap Dagster's and the JVM's start."""
+    monkeypatch.setattr(forkserver, "_servers", OrderedDict())
+    launcher = LocalSparkLauncher(load_config(stage="local").local_spark.model_copy(update={"mode": mode}))
+    launcher._prestart_forkserver(launcher.job_env())  # prestart() without the server's JVM
+    try:
+        [server] = forkserver._servers.values()
+        job_env = {**launcher.job_env(), "DAGSTER_PIPES_CONTEXT": "c", "DAGSTER_PIPES_MESSAGES": "m"}
+        if mode == "connect":
+            job_env["SPARK_REMOTE"] = "sc://127.0.0.1:15002"
+        else:
+            assert "pyspark-shell" in job_env["PYSPARK_SUBMIT_ARGS"]
+        assert forkserver_for(job_env) is server
+        assert server.key == environment_key(job_env)
+    finally:
+        forkserver.stop_forkservers()

@@ -147,9 +147,9 @@ def materialize_locations(
     once (``preload_modules``), so a step does not pay the import; ``instance`` must then be
     persistent. See README, Benchmarks, for what each measured on 2 cores.
     """
-    # The local Spark Connect server's JVM starts now, while Dagster loads and prepares the first asset.
-    if "local" in used_substrates(stage := config or load_config()) and stage.local_spark.mode == "connect":
-        LocalSparkLauncher(stage.local_spark).server().prestart()
+    # Local Spark's server JVM and job forkserver start now, while Dagster loads and prepares the first asset.
+    if "local" in used_substrates(stage := config or load_config()):
+        LocalSparkLauncher(stage.local_spark).prestart()
     locations = locations or workspace_locations()
     config_json = config.model_dump_json() if config else None
     defs = {name: location_definitions(name, module, config) for name, module in locations.items()}
@@ -252,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     scope = "every partition" if window is None else f"partitions from {window[0]} to {window[1]} (exclusive)"
     console.print(f"stage [bold]{current_stage()}[/bold], Dagster instance {os.environ['DAGSTER_HOME']}, {scope}")
     started = time.monotonic()
+    # The server's JVM starts while the code servers load and the first run starts (each run is a
+    # process of its own, whose launches start its job forkserver).
+    if "local" in used_substrates(stage := load_config()) and stage.local_spark.mode == "connect":
+        LocalSparkLauncher(stage.local_spark).server().prestart()
     with dg.DagsterInstance.get() as instance:
         outcomes = submit_locations(instance, REPO_ROOT / "workspace.yaml", window)
         console.print(summary_table(outcomes, time.monotonic() - started))
