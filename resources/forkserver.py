@@ -19,12 +19,18 @@ A forkserver serves only jobs whose environment is the one it was started with, 
 per-launch variables (:func:`environment_key`): Dagster Pipes' ``DAGSTER_PIPES_*``, read when the
 script opens Pipes, and ``SPARK_REMOTE``, read when it builds its Spark session (pyspark 4 reads it
 nowhere else). Anything else that differs (``PYTHONPATH``, ``PYSPARK_SUBMIT_ARGS``, ...) starts
-another one, so a module that reads the environment at import sees the job's. Only third-party modules are preloaded, none of the
-platform's or the team's, so editing a job script or ``jobkit`` takes effect at the next launch.
+another one, so a module that reads the environment at import sees the job's. Only third-party
+modules are preloaded, none of the platform's or the team's, so editing a job script or ``jobkit``
+takes effect at the next launch.
 
 It lives as long as the process that started it: it exits when that process closes its end of
 the control socket (at exit, or on :meth:`Forkserver.close`). Run as a script, this file is the
 forkserver itself and imports nothing but the standard library before :data:`PRELOAD`.
+
+Why not ``multiprocessing``'s forkserver: it runs a function of the launching program, not a
+script, and prepares each child by importing the launching program's ``__main__`` (for a Dagster
+run, dagster itself: the seconds this saves); its children also share its standard streams, where
+each job here has its own.
 """
 
 from __future__ import annotations
