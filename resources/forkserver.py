@@ -16,10 +16,12 @@ on 2 cores, 2026-11-27). :class:`Forkserver` is a Python process that imports th
   traceback, a signal ``-signum`` (as ``subprocess.Popen.returncode``).
 
 A forkserver serves only jobs whose environment is the one it was started with, but for the
-per-launch variables (:func:`environment_key`): Dagster Pipes' ``DAGSTER_PIPES_*``, read when the
-script opens Pipes, and ``SPARK_REMOTE``, read when it builds its Spark session (pyspark 4 reads it
-nowhere else). Anything else that differs (``PYTHONPATH``, ``PYSPARK_SUBMIT_ARGS``, ...) starts
-another one, so a module that reads the environment at import sees the job's. Only third-party
+per-launch variables (:func:`environment_key`), which none of :data:`PRELOAD` reads at import:
+Dagster's ``DAGSTER_*`` (dagster-pipes reads its ``DAGSTER_PIPES_*`` when the script opens Pipes;
+dagster itself is not preloaded), ``SPARK_REMOTE`` (pyspark 4 reads it when the script builds its
+session, nowhere else) and ``PYTEST_CURRENT_TEST`` (pytest names each test phase in it). Anything
+else that differs (``PYTHONPATH``, ``PYSPARK_SUBMIT_ARGS``, ...) starts another one, so a module
+that reads the environment at import sees the job's. Only third-party
 modules are preloaded, none of the platform's or the team's, so editing a job script or ``jobkit``
 takes effect at the next launch.
 
@@ -49,10 +51,11 @@ from typing import IO
 
 # What every job script imports before its first Spark call (jobkit's own imports).
 PRELOAD = ("pyspark.sql.connect.session", "pyspark.sql.functions", "dagster_pipes")
-# Per-launch variables: Dagster Pipes' (read when the script opens its Pipes context) and the
-# Spark Connect server's URL (read by pyspark when the script builds its session, never at import).
-PER_JOB_PREFIX = "DAGSTER_PIPES_"
-PER_JOB = frozenset({"SPARK_REMOTE"})
+# Per-launch variables (none read by PRELOAD at import): Dagster's (dagster-pipes reads its own
+# when the script opens its Pipes context), the Spark Connect server's URL (read by pyspark when the
+# script builds its session) and pytest's name of the current test phase.
+PER_LAUNCH_PREFIX = "DAGSTER_"
+PER_LAUNCH = frozenset({"SPARK_REMOTE", "PYTEST_CURRENT_TEST"})
 READY_TIMEOUT_SECONDS = 120.0
 MAX_MESSAGE_BYTES = 1 << 20
 
@@ -199,15 +202,15 @@ class Forkserver:
 
 def environment_key(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """What a forkserver's environment must match: ``env`` without the per-launch variables
-    (``DAGSTER_PIPES_*``, ``SPARK_REMOTE``)."""
-    return tuple(sorted((k, v) for k, v in env.items() if not k.startswith(PER_JOB_PREFIX) and k not in PER_JOB))
+    (``DAGSTER_*``, ``SPARK_REMOTE``, ``PYTEST_CURRENT_TEST``)."""
+    return tuple(sorted((k, v) for k, v in env.items() if not k.startswith(PER_LAUNCH_PREFIX) and k not in PER_LAUNCH))
 
 
 # A process's forkservers by environment, the most recently used last.
 _servers: OrderedDict[tuple[tuple[str, str], ...], Forkserver] = OrderedDict()
 _servers_lock = threading.Lock()
 _servers_owner = os.getpid()
-MAX_FORKSERVERS = 2
+MAX_FORKSERVERS = 3
 
 
 def forkserver_for(env: Mapping[str, str]) -> Forkserver:

@@ -124,26 +124,29 @@ def _alive(pid: int) -> bool:
 
 
 def test_one_forkserver_per_environment_but_pipes_variables(monkeypatch):
-    """A job whose environment differs in anything but ``DAGSTER_PIPES_*`` and ``SPARK_REMOTE`` gets
-    another forkserver (a module may read the environment when imported); of three, the least
-    recently used stops."""
+    """A job whose environment differs in anything but ``DAGSTER_*``, ``SPARK_REMOTE`` and
+    ``PYTEST_CURRENT_TEST`` gets another forkserver (a module may read the environment when
+    imported); of more than three, the least recently used stops."""
     monkeypatch.setattr(forkserver, "_servers", OrderedDict())
     env = dict(os.environ)
     try:
         first = forkserver_for(env)
-        assert forkserver_for({**env, "DAGSTER_PIPES_MESSAGES": "x", "SPARK_REMOTE": "sc://127.0.0.1:1"}) is first
+        per_launch = {"DAGSTER_PIPES_MESSAGES": "x", "DAGSTER_HOME": "/tmp/h", "SPARK_REMOTE": "sc://127.0.0.1:1",
+                      "PYTEST_CURRENT_TEST": "test_x (call)"}
+        assert forkserver_for({**env, **per_launch}) is first
         second = forkserver_for({**env, "PYTHONPATH": "/elsewhere"})
         assert second is not first
+        third = forkserver_for({**env, "GRPC_VERBOSITY": "debug"})
         assert forkserver_for(env) is first
-        third = forkserver_for({**env, "PYTHONPATH": "/third"})
+        fourth = forkserver_for({**env, "PYTHONPATH": "/fourth"})
         assert second.process.wait(10) == 0
         assert first.process.poll() is None
-        assert list(forkserver._servers.values()) == [first, third]
+        assert list(forkserver._servers.values()) == [third, first, fourth]
         with pytest.raises(ForkserverError, match="environment differs"):
-            third.start([sys.executable, "-c", "pass"], env)
+            fourth.start([sys.executable, "-c", "pass"], env)
     finally:
         forkserver.stop_forkservers()
-    assert first.process.returncode == third.process.returncode == 0
+    assert first.process.returncode == third.process.returncode == fourth.process.returncode == 0
 
 
 def test_a_forkserver_that_cannot_import_its_preload_says_why():

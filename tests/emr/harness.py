@@ -17,6 +17,8 @@ SUBMITTED; ``start_job_run`` honours ``clientToken`` (same token, same job run);
 
 from __future__ import annotations
 
+import atexit
+import functools
 import gzip
 import hashlib
 import os
@@ -94,7 +96,6 @@ class EmrSimulator:
         # Spark Connect sessions (tests/emr/sessions.py): seconds to start, or the FAILED details
         self.session_start_seconds, self.session_failure = session_start_seconds, session_failure
         self.executions: dict[str, Execution] = {}
-        self._deps = Path(tempfile.mkdtemp(prefix="emr-simulator-deps-"))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="emr-simulator")
         self._restore: list[tuple[Any, str, Any]] = []
@@ -125,7 +126,6 @@ class EmrSimulator:
         self._thread.join(10)
         for execution in self.executions.values():
             _kill(execution)
-        shutil.rmtree(self._deps, ignore_errors=True)
         for owner, name, value in reversed(self._restore):
             if value is _MISSING:
                 delattr(owner, name)
@@ -319,10 +319,10 @@ class EmrSimulator:
         script.write_bytes(self._get(script_uri))
         paths = []
         if py_files:
-            # One file per content, kept for the simulator's life: the same dependencies give the
-            # same PYTHONPATH, so the same environment and the same forkserver.
+            # One file per content, kept for this process's life (every simulator of a test
+            # session): the same dependencies give the same PYTHONPATH, so the same forkserver.
             data = self._get(py_files)
-            deps = self._deps / f"{hashlib.sha256(data).hexdigest()[:24]}.zip"
+            deps = _deps_dir() / f"{hashlib.sha256(data).hexdigest()[:24]}.zip"
             if not deps.exists():
                 partial = deps.with_suffix(f".{threading.get_ident()}")
                 partial.write_bytes(data)
@@ -386,6 +386,14 @@ def _script_index(args: list[str]) -> int:
     while args[i].startswith("--"):
         i += 2
     return i
+
+
+@functools.cache
+def _deps_dir() -> Path:
+    """Where simulated drivers' dependency zips are kept, one per content; removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="emr-simulator-deps-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _option(args: list[str], name: str) -> str | None:
