@@ -85,7 +85,9 @@ class ForkedJob:
                 message = self._status.recv(MAX_MESSAGE_BYTES)
             except (TimeoutError, BlockingIOError):
                 raise subprocess.TimeoutExpired(self.args, timeout) from None
-            # An empty message: the forkserver's process waiting on it died; report it as killed.
+            except OSError:
+                message = b""
+            # No message: the forkserver's process waiting on it died; report the job as killed.
             self.returncode = int(json.loads(message)["returncode"]) if message else -9
             self._status.close()
         return self.returncode

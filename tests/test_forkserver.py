@@ -115,6 +115,21 @@ def test_killing_the_jobs_process_group_kills_what_it_started_and_reports_the_si
         server.close()
 
 
+def test_a_job_whose_waiter_dies_is_reported_killed(tmp_path):
+    """The forkserver's process that waits on a job reports its exit; if that process dies, the
+    job counts as killed (``-9``), so the launcher fails the asset and kills the job's group."""
+    script = tmp_path / "orphan.py"
+    script.write_text("import os, time\nprint(os.getppid(), flush=True)\ntime.sleep(60)\n")
+    server = Forkserver(dict(os.environ))
+    try:
+        job = server.start([sys.executable, str(script)], dict(os.environ))
+        os.kill(int(job.stdout.readline()), signal.SIGKILL)
+        assert job.wait(30) == -signal.SIGKILL
+        os.killpg(job.pid, signal.SIGKILL)
+    finally:
+        server.close()
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
