@@ -104,13 +104,14 @@ class LocalSparkLauncher(SparkLauncher):
             "PYSPARK_PYTHON": sys.executable,
         }
 
-    def prestart(self) -> None:
+    def prestart(self, jobs_here: bool = True) -> None:
         """Start, in the background, what a run's first job would wait for: the Connect server
-        (``connect`` mode, :meth:`SparkConnectServer.prestart`) and this process's forkserver
-        (``forkserver``). Returns at once."""
+        (``connect`` mode, :meth:`SparkConnectServer.prestart`) and, if this process launches the
+        jobs (``jobs_here``), its forkserver (``forkserver``). Returns at once."""
         if self.settings.mode == "connect":
             self.server().prestart()
-        self._prestart_forkserver(self.job_env())
+        if jobs_here:
+            self._prestart_forkserver(self.job_env())
 
     def _prestart_forkserver(self, env: dict[str, str]) -> None:
         if self.settings.forkserver:

@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     # The server's JVM starts while the code servers load and the first run starts (each run is a
     # process of its own, whose launches start its job forkserver).
-    if "local" in used_substrates(stage := load_config()) and stage.local_spark.mode == "connect":
-        LocalSparkLauncher(stage.local_spark).server().prestart()
+    if "local" in used_substrates(stage := load_config()):
+        LocalSparkLauncher(stage.local_spark).prestart(jobs_here=False)
     with dg.DagsterInstance.get() as instance:
         outcomes = submit_locations(instance, REPO_ROOT / "workspace.yaml", window)
         console.print(summary_table(outcomes, time.monotonic() - started))
