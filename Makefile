@@ -60,10 +60,10 @@ $(DAGSTER_HOME)/dagster.yaml:
 	@mkdir -p $(DAGSTER_HOME) && printf 'telemetry:\n  enabled: false\n' > $@
 
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m emr_platform.apps.demo
+	$(PY) -m apps.demo
 
 demo-year: install $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m emr_platform.apps.demo --all
+	$(PY) -m apps.demo --all
 
 # Three pytest-xdist workers on 2 cores (the tests wait on JVMs, subprocesses and polls a good part
 # of the time: 670 s with three against 758 s with two, 2026-11-26; 456-484 s against 428-500 s,

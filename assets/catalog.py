@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 
-from emr_platform.locations.factory import defs_components
+from assets.lib.factory import defs_components
 from emr_platform.spec import SparkAssetSpec
 
 

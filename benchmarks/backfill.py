@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emr_platform import pricing  # noqa: E402
 from emr_platform.config import load_config  # noqa: E402
-from emr_platform.locations.workspace import location_definitions  # noqa: E402
+from apps.workspace import location_definitions  # noqa: E402
 from resources.spark_connect import SparkConnectServer  # noqa: E402
 
 TEAM = "data-engineering"

@@ -1,6 +1,6 @@
 """Benchmark: how long ``emr-platform spark session`` takes to a Spark prompt, and its first query.
 
-Runs the real command as a process (``python -m emr_platform.apps.cli``) with the query
+Runs the real command as a process (``python -m apps.cli``) with the query
 ``spark.range(1000).count()`` on its stdin, three ways, ``--repeat`` times each:
 
 - local, cold: the local Spark Connect server stopped first (the command starts it);
@@ -38,7 +38,7 @@ def timed_session(repo: Path, *args: str, env: dict[str, str] | None = None) -> 
     """(seconds to the ready line, seconds from it to the first answer) of one session command."""
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emr_platform.apps.cli", "--root", str(repo), "spark", "session", *args],
+        [sys.executable, "-m", "apps.cli", "--root", str(repo), "spark", "session", *args],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, **(env or {})},
     )

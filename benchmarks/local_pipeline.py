@@ -41,7 +41,7 @@ import dagster as dg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from emr_platform.config import load_config  # noqa: E402
-from emr_platform.apps.demo import DEMO_WINDOW, materialize_locations  # noqa: E402
+from apps.demo import DEMO_WINDOW, materialize_locations  # noqa: E402
 from resources.spark_connect import SparkConnectServer  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """The one interface every Spark substrate implements.
 
-An asset built by :mod:`emr_platform.locations.factory` describes its run as a :class:`SparkJob`
+An asset built by :mod:`assets.lib.factory` describes its run as a :class:`SparkJob`
 and hands it to the :class:`SparkLauncher` resource of its substrate. Implementations:
 ``resources.local_spark.LocalSparkLauncher`` (local mode) and the EMR launchers. All of
 them run the same job script through Dagster Pipes and return what the script reported.
@@ -23,9 +23,11 @@ from emr_platform.partitioning import PartitionScope
 from emr_platform.pricing import Usage
 from emr_platform.settings import JobSize, LakeSettings, PlatformSettings, SettingsModel
 
-JOBKIT = Path(__file__).resolve().parents[1] / "assets" / "jobkit.py"
+# The job-side kit, a package of its own (pyspark and dagster-pipes only): on a job's PYTHONPATH
+# locally, zipped with --py-files on EMR.
+JOBKIT = Path(__file__).resolve().parents[1] / "jobkit"
 # The job script of every SQL asset: runs the SQL of the Pipes extras through jobkit.
-SQL_JOB = JOBKIT.parent / "sql_job.py"
+SQL_JOB = JOBKIT / "sql_job.py"
 
 SparkResult = dg.MaterializeResult | dg.AssetCheckResult
 

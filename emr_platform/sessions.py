@@ -1,6 +1,6 @@
 """Interactive Spark for a team: who may open a session where, its Spark Connect address, its
 usage, and the ``lake`` helper a session's prompt binds. No AWS calls and no Spark here; the
-session openers are in ``resources/sessions.py``, the command in ``emr_platform/apps``.
+session openers are in ``resources/sessions.py``, the command in ``apps``.
 
 EMR Serverless facts (release emr-7.13.0 and later, ``GetSessionEndpoint``'s endpoint URL and
 time-limited token, ``billedResourceUtilization``) are from the EMR Serverless user guide, "Run

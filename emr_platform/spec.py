@@ -1,8 +1,8 @@
 """The declarative spec of a Spark asset and of its asset checks.
 
-A team writes one :class:`SparkAssetSpec` per asset; :mod:`emr_platform.locations.factory` turns it
+A team writes one :class:`SparkAssetSpec` per asset; :mod:`assets.lib.factory` turns it
 into a Dagster asset. Checks are data, not code: the job script evaluates them in Spark
-on whichever substrate runs it (see ``assets/jobkit.py``), so they hold on EMR as locally.
+on whichever substrate runs it (see ``jobkit/__init__.py``), so they hold on EMR as locally.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class SparkAssetSpec:
 
     Exactly one of ``script`` and ``sql``: ``script`` is a PySpark job script, a path relative to
     the team's package (or absolute); ``sql`` is a Spark SQL query whose result is the table, with
-    every input readable as a temporary view of its name (run by the platform's ``assets/sql_job.py``).
+    every input readable as a temporary view of its name (run by the platform's ``jobkit/sql_job.py``).
     ``inputs`` maps the names the job reads to upstream asset keys (``"team/domain/table"``, any
     team) or sources. ``job_size`` and ``substrate`` default to the team's; ``timeout_seconds`` to
     ``execution.timeout_seconds``. Raises ``ValueError`` unless exactly one of ``script`` and

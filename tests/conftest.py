@@ -28,7 +28,7 @@ def copy_config(root: Path, workspace: bool = True) -> Path:
 def copy_platform(root: Path) -> Path:
     """``root`` holding a copy of the platform's code (library, launchers, team packages) and its
     config, to import in a fresh interpreter with ``PYTHONPATH=root`` after editing the copy."""
-    for name in ("emr_platform", "resources", "assets", "stages"):
+    for name in ("jobkit", "emr_platform", "resources", "assets", "stages"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO_ROOT / "config.yml", root / "config.yml")
     return root
@@ -120,7 +120,7 @@ def team_locations(config: PlatformConfig, teams=None) -> dict:
     import importlib
 
     from assets.catalog import declared_specs
-    from emr_platform.locations.factory import team_definitions
+    from assets.lib.factory import team_definitions
 
     teams = teams or list(config.teams)
     locations = {}

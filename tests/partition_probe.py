@@ -37,7 +37,7 @@ DAILY = {"kind": "daily", "start": "2013-01-01", "end": "2013-02-01", "timezone"
 
 def probe_definitions(config, team: str, folder: Path, **spec) -> tuple[dg.Definitions, dg.AssetKey]:
     """A location of ``team`` holding one daily asset ``[team, probe, days]`` (January 2013) running the probe."""
-    from emr_platform.locations.factory import team_definitions
+    from assets.lib.factory import team_definitions
     from emr_platform.spec import SparkAssetSpec, non_empty, unique
 
     folder.mkdir(parents=True, exist_ok=True)

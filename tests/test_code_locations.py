@@ -6,10 +6,10 @@ import dagster as dg
 import pytest
 
 from emr_platform.config import ConfigError, load_config
-from emr_platform.locations.workspace import dependency_order, load_locations
+from apps.workspace import dependency_order, load_locations
 from emr_platform.workspace import workspace_locations
 from emr_platform import substrates
-from emr_platform.locations.factory import team_definitions
+from assets.lib.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec
 
 TEAM_ASSETS = {

@@ -16,9 +16,9 @@ from assets.catalog import declared_keys, declared_specs
 from emr_platform import sql_parse
 from emr_platform.config import ConfigError, load_config
 from emr_platform.launcher import SQL_JOB
-from emr_platform.locations.components import VALIDATION_ENV, SparkAssetError
-from emr_platform.locations.factory import defs_components, team_definitions
-from emr_platform.locations.workspace import location_definitions
+from assets.lib.components import VALIDATION_ENV, SparkAssetError
+from assets.lib.factory import defs_components, team_definitions
+from apps.workspace import location_definitions
 from emr_platform.spec import SparkAssetSpec, between, non_empty, not_null, references, unique
 from tests.conftest import copy_platform
 
@@ -136,7 +136,7 @@ def load(tmp_path, monkeypatch, defs_yaml: str, **files: str) -> dg.Definitions:
 
 
 GOOD = """\
-type: emr_platform.locations.SparkAsset
+type: assets.lib.SparkAsset
 attributes:
   domain: d
   table: t

@@ -24,7 +24,7 @@ DAGSTER = Path(sys.executable).parent / "dagster"
 @pytest.fixture
 def platform_copy(tmp_path: Path) -> Path:
     root = tmp_path / "platform"
-    for name in ("emr_platform", "resources", "assets/platform_cost", "stages"):
+    for name in ("jobkit", "emr_platform", "resources", "assets/lib", "assets/platform_cost", "stages"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("config.yml", "assets/__init__.py"):
         shutil.copy(REPO_ROOT / name, root / name)

@@ -21,7 +21,7 @@ import pytest
 
 from assets.platform_cost import platform_definitions
 from emr_platform.config import available_stages, load_config
-from emr_platform.locations.workspace import location_definitions, own_keys
+from apps.workspace import location_definitions, own_keys
 from emr_platform.workspace import workspace_locations
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"

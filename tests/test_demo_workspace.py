@@ -11,8 +11,8 @@ from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 from dagster_graphql.client.query import LAUNCH_PIPELINE_REEXECUTION_MUTATION
 from dagster_graphql.test.utils import execute_dagster_graphql
 
-from emr_platform.apps.demo import submit_locations
-from emr_platform.apps.workspace_runs import wait, workspace_context
+from apps.demo import submit_locations
+from apps.workspace import wait, workspace_context
 from emr_platform.config import REPO_ROOT
 from tests.conftest import local_config
 from tests.emr.conftest import QUICK_SCRIPT
@@ -27,7 +27,7 @@ def _workspace(tmp_path, config) -> object:
         from pathlib import Path
 
         from emr_platform.config import PlatformConfig
-        from emr_platform.locations.factory import team_definitions
+        from assets.lib.factory import team_definitions
         from emr_platform.spec import SparkAssetSpec
 
         config = PlatformConfig.model_validate_json(Path({str(tmp_path / "config.json")!r}).read_text())

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from emr_platform.config import REPO_ROOT, available_stages
-from emr_platform.locations.components import defs_schema
+from assets.lib.components import defs_schema
 
 BIN = Path(sys.executable).parent
 TEAMS = ("data_engineering", "data_science", "analytics")
@@ -112,8 +112,8 @@ def test_dg_check_yaml_names_file_line_and_field_of_a_bad_defs_yaml(tmp_path):
     declared.write_text(text)
     done = run([str(BIN / "dg"), "check", "yaml"], project)
     assert done.returncode == 1
-    assert "defs.yaml:6 - emr_platform.locations.SparkAsset attributes.tabel Additional properties are not allowed" in done.stdout
-    assert "defs.yaml:7 - emr_platform.locations.SparkAsset attributes.job_size" in done.stdout
+    assert "defs.yaml:6 - assets.lib.SparkAsset attributes.tabel Additional properties are not allowed" in done.stdout
+    assert "defs.yaml:7 - assets.lib.SparkAsset attributes.job_size" in done.stdout
 
 
 def test_the_committed_defs_schema_is_current():
@@ -124,7 +124,7 @@ def test_the_committed_defs_schema_is_current():
 def test_dg_scaffold_defs_writes_an_asset_dg_check_yaml_accepts(tmp_path):
     project = tmp_path / "analytics"
     shutil.copytree(REPO_ROOT / "assets" / "analytics", project, ignore=shutil.ignore_patterns("__pycache__"))
-    done = run([str(BIN / "dg"), "scaffold", "defs", "emr_platform.locations.SparkAsset", "performance/late_flights"], project)
+    done = run([str(BIN / "dg"), "scaffold", "defs", "assets.lib.SparkAsset", "performance/late_flights"], project)
     assert done.returncode == 0, done.stdout + done.stderr
     folder = project / "defs" / "performance" / "late_flights"
     assert sorted(p.name for p in folder.iterdir()) == ["defs.yaml", "late_flights.sql"]

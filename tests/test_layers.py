@@ -1,148 +1,82 @@
-"""The layers run one way: library <- launchers <- code locations <- applications, with no import cycle.
+"""The layers run one way: the import-linter contracts of ``pyproject.toml`` hold, and they fail on
+a deliberately wrong import (upward, lazy inside a function, sideways into a cycle).
 
-Every ``import`` statement of ``emr_platform/``, ``resources/`` and ``assets/`` is read with
-``ast``, including those inside functions (a lazy import still ties two modules together).
+import-linter (grimp) reads every ``import`` of the packages, those inside functions too: a lazy
+import still ties two modules together.
 """
 
 from __future__ import annotations
 
-import ast
+import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from emr_platform.config import REPO_ROOT
+from emr_platform.workspace import workspace_locations
 
-PACKAGES = ("emr_platform", "resources", "assets")
-# Lower layers first; a module may import its own layer and the layers below it.
-LAYERS = ("library", "launchers", "locations", "applications")
-
-
-def layer_of(module: str) -> str:
-    parts = module.split(".")
-    if parts[:2] == ["emr_platform", "apps"]:
-        return "applications"
-    if parts[:2] == ["emr_platform", "locations"] or parts[0] == "assets":
-        return "locations"
-    if parts[0] == "resources":
-        return "launchers"
-    return "library"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+PACKAGES = ("apps", "assets", "resources", "emr_platform", "jobkit", "infra")
 
 
-def project_modules(root: Path = REPO_ROOT) -> dict[str, Path]:
-    """``{dotted module name: file}`` of every Python module of the layered packages (job scripts
-    under ``assets/<team>/jobs/`` are programs run by Spark, not modules, and are left out)."""
-    modules = {}
+def lint(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+
+
+def contracts() -> list[dict]:
+    return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+
+
+def test_the_contracts_are_kept():
+    done = lint(REPO_ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "broken" not in done.stdout.split("Contracts:")[-1].replace("0 broken", "")
+
+
+def test_every_layered_package_is_a_root_of_the_contracts():
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    assert set(config["root_packages"]) == set(PACKAGES)
+
+
+def test_the_team_layer_lists_every_team_location():
+    (teams,) = [c for c in contracts() if c.get("containers") == ["assets"]]
+    listed = {name.strip() for name in teams["layers"][0].split("|")}
+    assert listed == {module.removeprefix("assets.") for module in workspace_locations().values()}
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of the layered packages and ``pyproject.toml``, to break one import in."""
     for package in PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            parts = path.relative_to(root).with_suffix("").parts
-            if "jobs" in parts or "__pycache__" in parts:
-                continue
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            modules[name] = path
-    return modules
-
-
-def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
-    """The project modules ``name`` imports, anywhere in its file."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(filter(None, [*anchor, base]))
-            # `from pkg import sub` imports the submodule pkg.sub when there is one
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
-        else:
-            continue
-        for target in targets:
-            while target and target not in known:
-                target = target.rpartition(".")[0]
-            if target and target != name:
-                found.add(target)
-    return found
-
-
-def import_graph() -> dict[str, set[str]]:
-    modules = project_modules()
-    return {name: imports_of(name, path, set(modules)) for name, path in modules.items()}
-
-
-def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan's algorithm)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for child in sorted(graph[node]):
-            if child not in index:
-                visit(child)
-                low[node] = min(low[node], low[child])
-            elif child in on_stack:
-                low[node] = min(low[node], index[child])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return found
-
-
-def test_the_graph_is_read():
-    graph = import_graph()
-    assert "emr_platform.config" in graph["emr_platform.locations.factory"]
-    assert "resources" in graph["emr_platform.locations.factory"]
-    assert {"emr_platform.substrates.emr_classic", "emr_platform.substrates.local"} <= graph["emr_platform.substrates"]
-
-
-def test_no_import_cycle():
-    assert cycles(import_graph()) == []
-
-
-def test_cycle_finder_finds_a_cycle():
-    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
-
-
-def test_layers_import_only_downwards():
-    wrong = [
-        f"{module} ({layer_of(module)}) imports {target} ({layer_of(target)})"
-        for module, targets in sorted(import_graph().items())
-        for target in sorted(targets)
-        if LAYERS.index(layer_of(target)) > LAYERS.index(layer_of(module))
-    ]
-    assert wrong == []
+        shutil.copytree(REPO_ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__", "*.sql", "*.yaml"))
+    shutil.copy(REPO_ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
 
 
 @pytest.mark.parametrize(
-    ("module", "layer"),
+    ("module", "added", "contract"),
     [
-        ("emr_platform.config", "library"),
-        ("emr_platform.substrates.emr_serverless", "library"),
-        ("resources.emr.serverless", "launchers"),
-        ("emr_platform.locations.factory", "locations"),
-        ("assets.analytics", "locations"),
-        ("emr_platform.apps.demo", "applications"),
-        ("emr_platform.apps", "applications"),
+        ("emr_platform/pricing.py", "import resources.launchers\n", "applications > code locations"),
+        ("emr_platform/pricing.py", "def _lazy():\n    from assets.lib import factory\n", "applications > code locations"),
+        ("resources/emr/launch.py", "from apps import demo\n", "applications > code locations"),
+        ("assets/lib/factory.py", "import assets.analytics\n", "team locations >"),
+        ("infra/program.py", "import resources\n", "infra builds on the library alone"),
+        ("jobkit/__init__.py", "import dagster\n", "the job kit, shipped to EMR"),
+        ("emr_platform/prefixes.py", "def _lazy():\n    from emr_platform import naming\n", "no two modules or packages"),
     ],
 )
-def test_layer_of(module, layer):
-    assert layer_of(module) == layer
+def test_a_wrong_import_breaks_a_contract(tree: Path, module: str, added: str, contract: str):
+    path = tree / module
+    path.write_text(path.read_text() + "\n" + added)
+    if module == "emr_platform/prefixes.py":  # the other half of that cycle
+        assert "from emr_platform import prefixes" in (tree / "emr_platform/naming.py").read_text()
+    done = lint(tree)
+    assert done.returncode == 1, done.stdout + done.stderr
+    broken = [line for line in done.stdout.splitlines() if line.endswith(" BROKEN")]
+    assert [line for line in broken if line.startswith(contract)], done.stdout

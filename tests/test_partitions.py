@@ -13,8 +13,8 @@ import pytest
 
 from emr_platform.config import ConfigError, load_config
 from emr_platform.cost.estimates import estimate_rows
-from emr_platform.locations.factory import team_definitions
-from emr_platform.locations.workspace import load_locations
+from assets.lib.factory import team_definitions
+from apps.workspace import load_locations
 from emr_platform.spec import Source, SparkAssetSpec, resolve
 
 DE = "data-engineering"

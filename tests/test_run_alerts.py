@@ -11,7 +11,7 @@ import boto3
 import dagster as dg
 
 from emr_platform import naming
-from emr_platform.locations.sensors import run_failure_alert_sensor
+from assets.lib.sensors import run_failure_alert_sensor
 from tests.conftest import local_config
 from tests.emr.conftest import FAILING_SCRIPT, one_asset
 from tests.partition_probe import DAILY

@@ -11,7 +11,7 @@ import pytest
 
 from assets.catalog import declared_keys
 from emr_platform.config import ConfigError, load_config
-from emr_platform.locations.factory import team_definitions
+from assets.lib.factory import team_definitions
 from emr_platform.spec import Source, SparkAssetSpec
 from tests.conftest import copy_platform
 

@@ -7,7 +7,7 @@ asset); Python specs would go in ``SPECS``.
 from pathlib import Path
 
 from assets.catalog import declared_specs
-from emr_platform.locations.factory import team_definitions
+from assets.lib.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec
 
 SPECS: list[SparkAssetSpec] = []

@@ -10,7 +10,7 @@ day replaces that day only and a year's backfill is one run per asset. The raw t
 from pathlib import Path
 
 from assets.catalog import declared_specs
-from emr_platform.locations.factory import team_definitions
+from assets.lib.factory import team_definitions
 from emr_platform.spec import Source, SparkAssetSpec, between, non_empty, not_null, references, unique
 
 RAW_TABLES = {

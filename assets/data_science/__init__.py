@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from assets.catalog import declared_specs
-from emr_platform.locations.factory import team_definitions
+from assets.lib.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec, between, metric_at_least, non_empty, not_null, references, unique
 
 SPECS = [

@@ -52,8 +52,6 @@ class Substrate:
     - ``config_key``, ``settings``, ``default_settings``: the section of ``config.yml`` holding its
       settings, that section's model, and its value when absent (``None``: the section is
       required once an asset runs on this substrate);
-    - ``launcher``: ``"<module>:<class>"`` of its launcher, resolved by the launcher layer
-      (``resources``), which the library never imports;
     - ``needs_s3_roots``: ``lake.artifacts_root`` and ``lake.logs_root`` must be ``s3://`` URIs;
     - ``bills``: whether a Cost Explorer ``SERVICE`` name (lower case) is this substrate's spend;
     - ``orphan_kinds``, ``find_orphans``, ``stop_orphan``: how the orphan sensor finds and
@@ -64,7 +62,6 @@ class Substrate:
     config_key: str
     settings: type[SettingsModel]
     default_settings: SettingsModel | None
-    launcher: str
     needs_s3_roots: bool
     bills: Callable[[str], bool] = lambda service: False
     orphan_kinds: tuple[str, ...] = ()

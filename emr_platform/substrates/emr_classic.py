@@ -156,7 +156,6 @@ SUBSTRATE = Substrate(
     config_key="emr_classic",
     settings=EmrClassicSettings,
     default_settings=None,
-    launcher="resources.emr.classic:EmrClassicLauncher",
     needs_s3_roots=True,
     bills=bills,
     orphan_kinds=("cluster", "step"),

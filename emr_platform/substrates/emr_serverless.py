@@ -155,7 +155,6 @@ SUBSTRATE = Substrate(
     config_key="emr_serverless",
     settings=EmrServerlessSettings,
     default_settings=EmrServerlessSettings(),
-    launcher="resources.emr.serverless:EmrServerlessLauncher",
     needs_s3_roots=True,
     bills=bills,
     orphan_kinds=("job-run", "session"),

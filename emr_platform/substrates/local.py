@@ -50,6 +50,5 @@ SUBSTRATE = Substrate(
     config_key="local_spark",
     settings=LocalSparkSettings,
     default_settings=LocalSparkSettings(),
-    launcher="resources.local_spark:LocalSparkLauncher",
     needs_s3_roots=False,
 )

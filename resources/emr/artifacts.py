@@ -4,7 +4,7 @@ Keys carry the SHA-256 of what they hold, so an unchanged file is found by ``hea
 and never uploaded again, and a changed one never overwrites what a running job reads:
 
 - ``<artifacts root>/<team>/scripts/<sha256>/<script name>``
-- ``<artifacts root>/<team>/deps/<sha256>.zip``: ``jobkit.py`` and the ``dagster_pipes``
+- ``<artifacts root>/<team>/deps/<sha256>.zip``: the ``jobkit`` and ``dagster_pipes``
   package, handed to ``spark-submit --py-files`` (Python imports from the zip).
 """
 
@@ -38,12 +38,12 @@ class StagedArtifacts:
 
 @functools.cache
 def dependency_zip() -> bytes:
-    """The zip of ``jobkit.py`` and the installed ``dagster_pipes`` package (byte-for-byte reproducible)."""
-    files = {"jobkit.py": JOBKIT}
-    package = Path(dagster_pipes.__file__).parent
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            files[f"dagster_pipes/{path.relative_to(package).as_posix()}"] = path
+    """The zip of the ``jobkit`` package and the installed ``dagster_pipes`` package (byte-for-byte reproducible)."""
+    files = {}
+    for package in (JOBKIT, Path(dagster_pipes.__file__).parent):
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                files[f"{package.name}/{path.relative_to(package).as_posix()}"] = path
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, path in sorted(files.items()):

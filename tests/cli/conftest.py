@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from emr_platform.apps.cli import app
+from apps.cli import app
 from emr_platform.config import load_config
 from tests.conftest import copy_config
 

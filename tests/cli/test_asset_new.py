@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from emr_platform.config import REPO_ROOT, load_config
-from emr_platform.locations import factory
+from assets.lib import factory
 from tests.cli.test_team_new import load_location
 
 

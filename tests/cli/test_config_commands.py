@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from emr_platform.apps.cli import app
+from apps.cli import app
 
 
 def run(*args: str):

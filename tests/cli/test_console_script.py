@@ -1,4 +1,4 @@
-"""The installed ``emr-platform`` console script and ``python -m emr_platform.apps.cli`` in real subprocesses."""
+"""The installed ``emr-platform`` console script and ``python -m apps.cli`` in real subprocesses."""
 
 from __future__ import annotations
 
@@ -30,19 +30,19 @@ def test_console_script_upload_preview_and_clean_errors(repo: Path, data_files: 
 
 
 def test_new_location_passes_dagster_definitions_validate(tmp_path: Path):
-    """A full copy of the platform code: ``team new`` through ``python -m emr_platform.apps.cli``, then Dagster loads the
+    """A full copy of the platform code: ``team new`` through ``python -m apps.cli``, then Dagster loads the
     location the way ``dagster dev -w workspace.yaml`` does (REPO_ROOT is the copy, through PYTHONPATH)."""
     root = tmp_path / "platform"
-    for name in ("emr_platform", "resources"):
+    for name in ("jobkit", "emr_platform", "resources", "assets/lib", "apps"):
         shutil.copytree(REPO_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("config.yml", "workspace.yaml", "assets/__init__.py", "assets/catalog.py", "assets/jobkit.py", "assets/sql_job.py"):
+    for name in ("config.yml", "workspace.yaml", "assets/__init__.py", "assets/catalog.py"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / name, root / name)
     shutil.copytree(REPO_ROOT / "stages", root / "stages")
     env = {"PYTHONPATH": str(root), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     (tmp_path / "dagster_home").mkdir()
 
-    done = run(sys.executable, "-m", "emr_platform.apps.cli", "team", "new", "ml-ops", cwd=root, env=env)
+    done = run(sys.executable, "-m", "apps.cli", "team", "new", "ml-ops", cwd=root, env=env)
     assert done.returncode == 0, done.stderr
     workspace = yaml.safe_load((root / "workspace.yaml").read_text())
     (entry,) = [e for e in workspace["load_from"] if e["python_module"]["location_name"] == "ml-ops"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assets import jobkit
+import jobkit
 
 
 def test_markdown_table_escapes_pipes_newlines_and_shows_null():

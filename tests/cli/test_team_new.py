@@ -11,9 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from emr_platform.apps.scaffold import TeamRequest, new_team
+from apps.scaffold import TeamRequest, new_team
 from emr_platform.config import REPO_ROOT, load_config
-from emr_platform.locations import factory
+from assets.lib import factory
 from emr_platform.workspace import workspace_locations
 from tests.conftest import SHARED_SERVER
 

@@ -102,7 +102,7 @@ def one_asset(config: PlatformConfig, team: str, tmp_path: Path, script: str, **
     """``(job, key)``: the all-assets job of a location holding one asset ``[team, probe, t]`` running ``script``."""
     import dagster as dg
 
-    from emr_platform.locations.factory import team_definitions
+    from assets.lib.factory import team_definitions
     from emr_platform.spec import SparkAssetSpec
 
     folder = tmp_path / "location"

@@ -13,7 +13,7 @@ import datetime as dt
 import boto3
 import dagster as dg
 
-from emr_platform.apps.demo import materialize_locations
+from apps.demo import materialize_locations
 from tests.emr.conftest import build_infra, dev_config
 from tests.test_pipeline_local import EXPECTED_ROWS, materialization
 

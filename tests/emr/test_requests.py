@@ -126,7 +126,7 @@ def test_artifacts_are_uploaded_once_per_content(aws, tmp_path):
     assert second.uploaded == (second.script_uri.removeprefix("s3://artifacts/"),)
     assert second.py_files_uri == first.py_files_uri and second.script_uri != first.script_uri
     names = zipfile.ZipFile(io.BytesIO(artifacts.dependency_zip())).namelist()
-    assert "jobkit.py" in names and "dagster_pipes/__init__.py" in names
+    assert "jobkit/__init__.py" in names and "jobkit/sql_job.py" in names and "dagster_pipes/__init__.py" in names
 
 
 def test_a_failed_cleanup_is_logged_and_the_jobs_own_error_kept():

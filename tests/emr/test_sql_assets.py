@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 
 from emr_platform import lake
 from emr_platform.config import PlatformConfig
-from emr_platform.locations.workspace import location_definitions
+from apps.workspace import location_definitions
 from tests.conftest import local_config
 from tests.emr.conftest import build_infra, dev_config
 
@@ -117,7 +117,7 @@ def test_a_partitioned_query_may_use_the_runs_bounds(spark_remote):
     are bound in a partitioned run; a query without them runs as it is."""
     import datetime as dt
 
-    from assets import jobkit
+    import jobkit
 
     spark = SparkSession.builder.remote(spark_remote).getOrCreate()
     days = spark.sql("SELECT explode(sequence(DATE'2013-01-30', DATE'2013-02-02')) AS day")

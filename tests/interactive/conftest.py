@@ -54,7 +54,7 @@ def repo(tmp_path: Path, connect_state: Path) -> Path:
 def run_cli(repo: Path, *args: str, input: str = "", env: dict[str, str] | None = None, timeout: float = 300):
     """``emr-platform --root <repo> <args>`` as a real process (stdin ``input``); its CompletedProcess."""
     return subprocess.run(
-        [sys.executable, "-m", "emr_platform.apps.cli", "--root", str(repo), *args],
+        [sys.executable, "-m", "apps.cli", "--root", str(repo), *args],
         input=input, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from emr_platform.locations.adhoc import JOB_NAME, OP_NAME, record_key
-from emr_platform.locations.workspace import location_definitions
+from assets.lib.adhoc import JOB_NAME, OP_NAME, record_key
+from apps.workspace import location_definitions
 from tests.emr.conftest import interrupt_when
 from tests.interactive.conftest import run_cli
 

@@ -82,7 +82,7 @@ def _popen(repo, *args: str) -> subprocess.Popen:
     """``emr-platform spark session <args>`` started as from a terminal, where Ctrl-C's SIGINT is
     never ignored: a process inherits an ignored SIGINT (pytest started as a background job of a
     non-interactive shell has one) and Python then leaves it ignored."""
-    command = [sys.executable, "-m", "emr_platform.apps.cli", "--root", str(repo), "spark", "session", *args]
+    command = [sys.executable, "-m", "apps.cli", "--root", str(repo), "spark", "session", *args]
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=REPO_ROOT, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 

@@ -12,7 +12,7 @@ import sys
 from pyspark.sql import SparkSession
 from pyspark.sql.connect.client.retries import DefaultPolicy
 
-from emr_platform.apps.spark_commands import PROMPT_RETRIES
+from apps.spark_commands import PROMPT_RETRIES
 from emr_platform.config import REPO_ROOT, load_config
 from resources.local_spark import LocalSparkLauncher
 from tests.interactive.conftest import FLIGHT_ROWS, edit_stage, run_cli
@@ -47,7 +47,7 @@ def test_prompt_reads_the_team_table_refuses_others_and_reuses_the_server(repo):
 
 
 def test_print_gives_a_remote_any_pyspark_client_uses_until_stdin_closes(repo):
-    command = [sys.executable, "-m", "emr_platform.apps.cli", "--root", str(repo), "spark", "session", "-t",
+    command = [sys.executable, "-m", "apps.cli", "--root", str(repo), "spark", "session", "-t",
                "analytics", "--print"]
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=REPO_ROOT)

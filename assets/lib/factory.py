@@ -1,7 +1,7 @@
 """Builds a team's code location (one ``Definitions``) from its Spark asset specs.
 
 The specs are the team package's Python ``SPECS`` plus one per ``SparkAsset`` component declared
-in a ``defs.yaml`` under the package's ``defs/`` folder (:mod:`emr_platform.locations.components`).
+in a ``defs.yaml`` under the package's ``defs/`` folder (:mod:`assets.lib.components`).
 Policy applied here, once, for every asset: key ``[team, domain, table]``, group = domain,
 owners (``team:<team>`` plus the team's owners from config), kinds (``spark`` + substrate),
 tags (team, substrate, stage), asset check specs, and the launcher resource of the
@@ -24,12 +24,12 @@ from dagster.components.core.component_tree import ComponentTreeException
 from emr_platform import naming, substrates
 from emr_platform.config import ConfigError, PlatformConfig, load_config
 from emr_platform.launcher import SparkLauncher, with_metadata
-from emr_platform.locations.adhoc import adhoc_job, adhoc_substrates
-from emr_platform.locations.components import SparkAsset, SparkAssetError, display_path
-from emr_platform.locations.sensors import automation_sensor, run_failure_alert_sensor
+from assets.lib.adhoc import adhoc_job, adhoc_substrates
+from assets.lib.components import SparkAsset, SparkAssetError, display_path
+from assets.lib.sensors import automation_sensor, run_failure_alert_sensor
 from emr_platform.spec import ResolvedSparkAsset, SparkAssetSpec, UpstreamPartitions, resolve, spec_partitioning
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
-from resources import launcher_resources
+from resources.launchers import launcher_resources
 
 JOB_NAME = "all_assets"
 # team -> the specs its code location declares (None: unknown, its location does not load)
@@ -151,7 +151,7 @@ def team_definitions(
     package: str | None = None,
 ) -> dg.Definitions:
     """The code location of ``team``: its Spark assets, one job materializing all of them, the
-    team's ad-hoc job (:mod:`emr_platform.locations.adhoc`), launchers, the automation condition
+    team's ad-hoc job (:mod:`assets.lib.adhoc`), launchers, the automation condition
     sensor and the run failure alert sensor.
 
     ``specs`` are the team's Python specs; given ``package`` (the team package's module name),

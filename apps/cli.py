@@ -20,8 +20,8 @@ from rich.table import Table
 from rich.tree import Tree
 
 from emr_platform import substrates
-from emr_platform.apps import spark_commands
-from emr_platform.apps.cli_errors import clean_errors, err
+from apps import spark_commands
+from apps.cli_errors import clean_errors, err
 from emr_platform.config import ConfigError, PlatformConfig, available_stages, find_root, load_config
 from emr_platform.config import json_schema as config_json_schema
 
@@ -317,7 +317,7 @@ def team_new(
     description: str = typer.Option("", help="One line about the team."),
 ) -> None:
     """Declare a team in config.yml, scaffold assets/<name>/ with an example Spark asset, list it in workspace.yaml."""
-    from emr_platform.apps.scaffold import TeamRequest, new_team
+    from apps.scaffold import TeamRequest, new_team
 
     request = TeamRequest(name, list(owner), substrate, job_size, budget_usd, list(upstream), description)
     with clean_errors():
@@ -345,7 +345,7 @@ def asset_new(
     description: str = typer.Option("", help="What one row of the table is."),
 ) -> None:
     """Scaffold assets/<team>/defs/<domain>/<table>/: a defs.yaml and its .sql (or .py) file."""
-    from emr_platform.apps.scaffold import AssetRequest, new_asset
+    from apps.scaffold import AssetRequest, new_asset
 
     with clean_errors():
         pairs = dict(item.split("=", 1) for item in inputs if "=" in item)
@@ -363,7 +363,7 @@ def asset_new(
 @asset_app.command("schema")
 def asset_schema() -> None:
     """Print the JSON Schema of a SparkAsset defs.yaml (committed as defs.schema.json)."""
-    from emr_platform.locations.components import defs_schema
+    from assets.lib.components import defs_schema
 
     print(json.dumps(defs_schema(), indent=2))
 

@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from emr_platform.config import CONFIG_FILE, REPO_ROOT, TEAM_NAME_PATTERN, ConfigError, available_stages, load_config
-from emr_platform.locations.asset_files import asset_files
+from assets.lib.asset_files import asset_files
 
 WORKSPACE_FILE = "workspace.yaml"
 EXAMPLE_DOMAIN = "examples"
@@ -34,7 +34,7 @@ INIT_TEMPLATE = '''"""Code location of team {name}: Spark assets declared in YAM
 from pathlib import Path
 
 from assets.catalog import declared_specs
-from emr_platform.locations.factory import team_definitions
+from assets.lib.factory import team_definitions
 from emr_platform.spec import SparkAssetSpec
 
 SPECS: list[SparkAssetSpec] = []
@@ -54,7 +54,7 @@ root_module = "defs"
 defs_module = "defs"
 code_location_target_module = "assets.{package}"
 code_location_name = "{name}"
-registry_modules = ["emr_platform.locations"]
+registry_modules = ["assets.lib"]
 """
 
 DG_WORKSPACE_FILE = "dg.toml"

@@ -1,4 +1,5 @@
-"""Runs submitted through a Dagster workspace, the way the UI and ``dagster job launch -w`` submit them.
+"""The workspace of ``workspace.yaml`` in this process: its code locations loaded, their order by
+dependency, and runs submitted through it the way the UI and ``dagster job launch -w`` submit them.
 
 A run made by ``execute_job`` on a reconstructable job has no code location origin: the UI lists
 it on no job page and cannot re-execute it (``CheckError: Expected non-None value``). Here the
@@ -9,9 +10,12 @@ the instance's run launcher starts it in a run worker of that code location. (Th
 directly, so it does not depend on a daemon running.)
 """
 
+
 from __future__ import annotations
 
 import contextlib
+import graphlib
+import importlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -24,8 +28,61 @@ from dagster._core.storage.dagster_run import DagsterRunStatus
 from dagster._core.workspace.context import BaseWorkspaceRequestContext, WorkspaceProcessContext
 from dagster._core.workspace.load_target import WorkspaceFileTarget
 
+from assets.catalog import declared_specs
+from assets.lib.factory import team_definitions
+from emr_platform.config import REPO_ROOT, PlatformConfig
+from emr_platform.workspace import workspace_locations
+
 POLL_SECONDS = 0.5
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
+
+
+def location_definitions(name: str, module_name: str, config: PlatformConfig | None = None) -> dg.Definitions:
+    """A code location's ``Definitions``: the module's ``defs``, or, given ``config``, a team's
+    ``SPECS`` and ``defs/`` YAML rebuilt on it (how tests and benchmarks point a pipeline at another lake)."""
+    module = importlib.import_module(module_name)
+    if config is None or not hasattr(module, "SPECS"):
+        return module.defs
+    return team_definitions(
+        name, module.SPECS, Path(module.__file__).parent, config=config, declared_specs=declared_specs, package=module_name
+    )
+
+
+def load_locations(root: Path = REPO_ROOT) -> dict[str, dg.Definitions]:
+    """Import every code location of the workspace: ``{location name: Definitions}``."""
+    return {name: location_definitions(name, module) for name, module in workspace_locations(root).items()}
+
+
+def own_keys(defs: dg.Definitions) -> set[dg.AssetKey]:
+    """Keys of the assets a location materializes (not the other locations' it depends on)."""
+    graph = defs.resolve_asset_graph()
+    return {key for key in graph.get_all_asset_keys() if graph.get(key).is_materializable}
+
+
+def dependency_order(locations: dict[str, dg.Definitions]) -> list[str]:
+    """Location names, each after the locations whose assets it depends on (else in given order).
+
+    Raises ``ValueError`` naming the locations that depend on each other in a cycle.
+    """
+    owner = {key: name for name, defs in locations.items() for key in own_keys(defs)}
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for name, defs in locations.items():
+        graph = defs.resolve_asset_graph()
+        parents = {dep for key in own_keys(defs) for dep in graph.get(key).parent_keys}
+        sorter.add(name, *{owner[dep] for dep in parents if owner.get(dep, name) != name})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as error:
+        raise ValueError(f"code locations depend on each other in a cycle: {sorted(set(error.args[1]))}") from None
+    position = {name: index for index, name in enumerate(locations)}
+    ordered: list[str] = []
+    ready: set[str] = set()
+    while sorter.is_active():  # one at a time, the first ready in given order, as a reader lists them
+        ready.update(sorter.get_ready())
+        ordered.append(min(ready, key=position.__getitem__))
+        ready.discard(ordered[-1])
+        sorter.done(ordered[-1])
+    return ordered
 
 
 @contextlib.contextmanager

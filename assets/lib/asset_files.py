@@ -1,7 +1,7 @@
 """The files of a new YAML Spark asset: its ``defs.yaml`` and its ``.sql`` (or PySpark ``.py``) file.
 
 One source for both ways of scaffolding an asset: ``emr-platform asset new`` (and ``team new``'s
-example) and ``dg scaffold defs emr_platform.locations.SparkAsset <domain>/<table>``.
+example) and ``dg scaffold defs assets.lib.SparkAsset <domain>/<table>``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 DEFS_SCHEMA_FILE = "defs.schema.json"
 
 ASSET_TEMPLATE = """# yaml-language-server: $schema={schema}
-type: emr_platform.locations.SparkAsset
+type: assets.lib.SparkAsset
 attributes:
   domain: {domain}
   table: {table}

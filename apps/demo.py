@@ -1,6 +1,6 @@
 """The platform's main job: materialize every asset of every code location, print a summary.
 
-``python -m emr_platform.apps.demo`` (what ``make demo`` runs) loads the code locations listed
+``python -m apps.demo`` (what ``make demo`` runs) loads the code locations listed
 in ``workspace.yaml`` as the Dagster UI does (a code server per location) and submits runs of
 each location's ``all_assets`` job through that workspace, in dependency order (upstream teams
 first), on the persistent Dagster instance in ``$DAGSTER_HOME``: ``make ui`` lists them on the
@@ -29,9 +29,8 @@ from emr_platform.config import REPO_ROOT, PlatformConfig, current_stage, load_c
 from emr_platform.cost.report import render_text
 from emr_platform.cost.month_report import month_to_date_report
 from emr_platform.java import require_java
-from emr_platform.locations.factory import JOB_NAME
-from emr_platform.apps.workspace_runs import submit_and_wait, workspace_context
-from emr_platform.locations.workspace import dependency_order, location_definitions, own_keys
+from assets.lib.factory import JOB_NAME
+from apps.workspace import dependency_order, location_definitions, own_keys, submit_and_wait, workspace_context
 from emr_platform.workspace import workspace_locations
 from resources.local_spark import LocalSparkLauncher
 
@@ -241,7 +240,7 @@ def submit_locations(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emr_platform.apps.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m apps.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="backfill every partition (the whole of 2013), not one month")
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 120)

@@ -6,7 +6,7 @@
   terminal, else Python's own), or with ``--print`` prints the ``SPARK_REMOTE`` value and holds
   the session until stdin closes or Ctrl-C. Whatever was started is ended on exit.
 - ``submit --team T SCRIPT [--size S] [--substrate X] [-- ARGS]``: runs a script once as a Dagster
-  run of the team's ad-hoc job (see ``emr_platform/locations/adhoc.py``).
+  run of the team's ad-hoc job (see ``assets/lib/adhoc.py``).
 
 Expected failures print one line on stderr and exit 1 (130 after Ctrl-C).
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from emr_platform.apps.cli_errors import clean_errors, err
+from apps.cli_errors import clean_errors, err
 from emr_platform.config import ConfigError, PlatformConfig, find_root, load_config
 
 spark_app = typer.Typer(help="Interactive Spark: a session at a prompt, or a script run once.", no_args_is_help=True)
@@ -146,7 +146,7 @@ def _record_session(ctx: typer.Context, team: str, user: str, opened) -> None:
     Dagster instance, where the cost report and the budget sensor count it."""
     import dagster as dg
 
-    from emr_platform.locations.adhoc import record_key
+    from assets.lib.adhoc import record_key
 
     if opened.usage is None:
         return
@@ -193,7 +193,7 @@ def submit(
 ) -> None:
     """Run SCRIPT once on TEAM's substrate as a Dagster run of the team's `adhoc` job; print the Spark UI
     link, the driver log tail and the cost."""
-    from emr_platform.locations.adhoc import AdhocRun, adhoc_job_of
+    from assets.lib.adhoc import AdhocRun, adhoc_job_of
 
     with clean_errors():
         config = _config(ctx, stage)
@@ -226,8 +226,8 @@ def _execute_adhoc(ctx: typer.Context, config: PlatformConfig, team: str, run):
 
     from dagster._core.errors import DagsterExecutionInterruptedError
 
-    from emr_platform.locations.adhoc import JOB_NAME, OP_NAME
-    from emr_platform.locations.workspace import location_definitions
+    from assets.lib.adhoc import JOB_NAME, OP_NAME
+    from apps.workspace import location_definitions
     from emr_platform.workspace import workspace_locations
 
     root = Path(ctx.find_root().params.get("root") or find_root())

@@ -20,7 +20,7 @@ A team's ``assets/<team>/defs/<...>/defs.yaml`` declares one asset::
 The component is only a front end: :meth:`SparkAsset.spec` makes the same
 :class:`~emr_platform.spec.SparkAssetSpec` a team would write in Python, and the team's location
 turns YAML and Python specs alike into assets with the one factory
-(:func:`emr_platform.locations.factory.team_definitions`). Problems the schema cannot see (a missing
+(:func:`assets.lib.factory.team_definitions`). Problems the schema cannot see (a missing
 script or SQL file, SQL that Spark cannot parse or that reads a view no input declares) raise
 :class:`SparkAssetError` naming the file, the line and the field.
 """
@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field, model_validator
 from emr_platform import sql_parse
 from emr_platform.automation import FreshnessSettings, RetrySettings
 from emr_platform.config import SubstrateName
-from emr_platform.locations.asset_files import asset_files
+from assets.lib.asset_files import asset_files
 from emr_platform.partitioning import BackfillSettings, PartitioningSettings
 from emr_platform.spec import CheckSpec, Source, SparkAssetSpec, between, metric_at_least, non_empty, not_null
 from emr_platform.spec import references as references_check
@@ -241,7 +241,7 @@ class SparkAssetScaffoldParams(dg.Model):
 
 
 class SparkAssetScaffolder(dg.Scaffolder[SparkAssetScaffoldParams]):
-    """``dg scaffold defs emr_platform.locations.SparkAsset <domain>/<table>`` in a team's folder:
+    """``dg scaffold defs assets.lib.SparkAsset <domain>/<table>`` in a team's folder:
     the same defs.yaml and .sql (or .py) as ``emr-platform asset new``."""
 
     @classmethod
