@@ -111,6 +111,26 @@ def _add_dg_project(root: Path, package: str) -> str | None:
     return re.sub(r"(projects = \[\n(?:.*\n)*?)(\])", lambda m: m.group(1) + entry + m.group(2), text, count=1)
 
 
+PYPROJECT_FILE = "pyproject.toml"
+# The team layer of pyproject.toml's import-linter contract: `layers = ["<team> | <team> ...", "catalog", "lib"]`
+TEAM_LAYER = re.compile(r'(?m)^(layers = \[")([^"]*)(", "catalog", "lib"\])$')
+
+
+def _add_team_layer(root: Path, package: str) -> str | None:
+    """pyproject.toml with ``package`` added to the team layer of its import-linter contracts (kept in
+    sorted order); None without a pyproject.toml or that contract."""
+    path = root / PYPROJECT_FILE
+    text = path.read_text() if path.is_file() else ""
+    if not TEAM_LAYER.search(text):
+        return None
+
+    def add(match: re.Match) -> str:
+        teams = sorted({*(name.strip() for name in match.group(2).split("|")), package})
+        return match.group(1) + " | ".join(teams) + match.group(3)
+
+    return TEAM_LAYER.sub(add, text, count=1)
+
+
 @dataclass(frozen=True)
 class TeamRequest:
     """The settings of a new team (see ``TeamSettings`` in config.py); ``budget_usd`` is USD per month."""
@@ -244,7 +264,8 @@ def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
     team's location, so ``platform`` stays last) and scaffold
     ``<root>/assets/<name_with_underscores>/`` in the YAML form: ``__init__.py`` (the location),
     ``defs/`` with one example SQL asset ``[name, examples, squares]``, and ``dg.toml`` (a dg project,
-    added to the repository's dg workspace).
+    added to the repository's dg workspace); the package joins the team layer of ``pyproject.toml``'s
+    import-linter contracts.
 
     Raises ``ConfigError`` for an invalid or taken name, or when any stage fails to validate with
     the new team (e.g. an unknown job size or upstream team); then nothing is left changed.
@@ -269,8 +290,10 @@ def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
     package_dir = root / "assets" / request.package
     init_file = package_dir / "__init__.py"
     defs_init, dg_project = package_dir / "defs" / "__init__.py", package_dir / "dg.toml"
-    dg_path = root / DG_WORKSPACE_FILE
+    dg_path, pyproject_path = root / DG_WORKSPACE_FILE, root / PYPROJECT_FILE
     dg_before = dg_path.read_text() if dg_path.is_file() else None
+    pyproject_after = _add_team_layer(root, request.package)
+    pyproject_before = pyproject_path.read_text() if pyproject_after is not None else None
     written: list[Path] = []
     try:
         config_path.write_text(_dump(yaml, config_doc))
@@ -287,11 +310,15 @@ def new_team(request: TeamRequest, root: Path | str = REPO_ROOT) -> Scaffold:
         workspace_path.write_text(_dump(yaml, workspace_doc))
         if dg_before is not None:
             dg_path.write_text(_add_dg_project(root, request.package))
+        if pyproject_after is not None:
+            pyproject_path.write_text(pyproject_after)
     except BaseException:
         config_path.write_text(config_before)
         workspace_path.write_text(workspace_before)
         if dg_before is not None:
             dg_path.write_text(dg_before)
+        if pyproject_after is not None:
+            pyproject_path.write_text(pyproject_before)
         if package_dir.is_dir():
             shutil.rmtree(package_dir)
         raise

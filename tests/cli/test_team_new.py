@@ -5,7 +5,9 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib.util
+import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import dagster as dg
@@ -169,3 +171,21 @@ def test_scaffolded_asset_materializes_on_local_spark(cli, repo, tmp_path, conne
     assert [c.name for c in metadata["dagster/column_schema"].schema.columns] == ["n", "square"]
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert len(checks) == 1 and all(check.passed for check in checks)
+
+
+def test_team_new_adds_the_package_to_the_team_layer_of_the_import_contracts(cli, repo):
+    shutil.copy(REPO_ROOT / "pyproject.toml", repo / "pyproject.toml")
+    assert cli("team", "new", "ml-ops").exit_code == 0
+    config = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (teams,) = [c for c in config["contracts"] if c.get("containers") == ["assets"]]
+    assert [name.strip() for name in teams["layers"][0].split("|")] == sorted(
+        [module.removeprefix("assets.") for module in workspace_locations(repo).values()]
+    )
+    assert teams["layers"][1:] == ["catalog", "lib"]
+
+
+def test_a_refused_team_new_leaves_pyproject_as_it_was(cli, repo):
+    shutil.copy(REPO_ROOT / "pyproject.toml", repo / "pyproject.toml")
+    before = (repo / "pyproject.toml").read_text()
+    assert cli("team", "new", "ml-ops", "--job-size", "enormous").exit_code == 1
+    assert (repo / "pyproject.toml").read_text() == before
