@@ -13,7 +13,6 @@ import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, create_model, field_validator
 
 from emr_platform import substrates

@@ -6,14 +6,15 @@ on S3 stages). ``..``, absolute paths, URIs outside the lake and other teams' pr
 refused with :class:`PathError`; the prefixes of ``teams.<team>.upstream_teams`` are readable,
 never writable.
 
-S3 transfers use boto3's managed transfer (multipart above ``TransferConfig.multipart_threshold``);
-reading for previews goes through a ``pyarrow.fs`` filesystem built from the same boto3 session.
+Listing, reading, writing and deleting go through one ``pyarrow.fs`` filesystem (local, or S3
+with credentials and endpoint from boto3's chain), which previews read as well. Uploads and
+downloads on S3 use boto3's managed transfer instead: its multipart threshold and part size are
+options of ``emr-platform files``, and pyarrow's S3 output stream has a fixed part size.
 """
 
 from __future__ import annotations
 
-import shutil
-from abc import ABC, abstractmethod
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -114,8 +115,8 @@ def resolve(config: PlatformConfig, team: str, path: str, write: bool = False) -
     raise PathError(f"{path}: {owner!r} is not {team}'s prefix; {team} may read {readable} and write only {team}")
 
 
-class LakeStorage(ABC):
-    """The lake as seen by one team. Build with :func:`open_storage`."""
+class LakeStorage:
+    """The lake as seen by one team, on a ``pyarrow.fs`` filesystem. Build with :func:`open_storage`."""
 
     def __init__(self, config: PlatformConfig, team: str):
         self.config = config
@@ -132,46 +133,88 @@ class LakeStorage(ABC):
         prefix = lake.team_prefix(self.config, target.owner)
         return lake.join(prefix, target.key) if target.key else prefix
 
-    @abstractmethod
-    def is_file(self, target: LakePath) -> bool: ...
+    def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
+        """A pyarrow filesystem and the path prefix of the lake root on it."""
+        raise NotImplementedError
 
-    @abstractmethod
+    @functools.cached_property
+    def _filesystem(self) -> tuple[pafs.FileSystem, str]:
+        return self.arrow_filesystem()
+
+    def _check_root(self) -> None:
+        """Raises ``FileNotFoundError`` when the lake root itself is missing (an empty prefix is not)."""
+
+    def arrow_path(self, target: LakePath) -> tuple[pafs.FileSystem, str]:
+        filesystem, base = self._filesystem
+        return filesystem, "/".join(p for p in (base, target.owner, target.key) if p)
+
+    def _info(self, target: LakePath) -> tuple[pafs.FileSystem, str, pafs.FileInfo]:
+        filesystem, path = self.arrow_path(target)
+        return filesystem, path, filesystem.get_file_info(path)
+
+    def is_file(self, target: LakePath) -> bool:
+        return bool(target.key) and self._info(target)[2].type == pafs.FileType.File
+
     def list(self, target: LakePath) -> list[Entry]:
         """The direct children of a directory (or the file itself); raises ``FileNotFoundError`` if none."""
+        filesystem, path, info = self._info(target)
+        if info.type == pafs.FileType.File:
+            return [Entry(target.name, info.size)]
+        if info.type == pafs.FileType.NotFound:
+            if target.key:  # a team's prefix exists before its first file
+                raise FileNotFoundError(f"{target}: no such file or directory")
+            self._check_root()
+            return []
+        found = filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+        return sorted((Entry(i.base_name, i.size if i.is_file else None) for i in found), key=lambda e: e.relative)
 
-    @abstractmethod
     def walk(self, target: LakePath) -> Iterator[Entry]:
         """Every file under ``target``, recursively, sorted by relative path."""
+        filesystem, path = self.arrow_path(target)
+        found = filesystem.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=True))
+        # Directories (and S3's "directory marker" objects, made by consoles) are no files.
+        files = [Entry(i.path[len(path) + 1 :], i.size) for i in found if i.type == pafs.FileType.File]
+        yield from sorted(files, key=lambda e: e.relative)
 
-    @abstractmethod
-    def _put(self, local: Path, target: LakePath, progress: Progress) -> None: ...
+    def _put(self, local: Path, target: LakePath, progress: Progress) -> None:
+        with local.open("rb") as source, self._output(target) as out:
+            while chunk := source.read(8 * MIB):
+                out.write(chunk)
+                progress.advance(len(chunk))
 
-    @abstractmethod
-    def _get(self, source: LakePath, local: Path, progress: Progress) -> None: ...
+    def _get(self, source: LakePath, local: Path, progress: Progress) -> None:
+        filesystem, path = self.arrow_path(source)
+        with filesystem.open_input_stream(path) as stream, local.open("wb") as out:
+            while chunk := stream.read(8 * MIB):
+                out.write(chunk)
+                progress.advance(len(chunk))
 
-    @abstractmethod
-    def _delete(self, targets: list[LakePath]) -> None: ...
+    def _output(self, target: LakePath, content_type: str = "application/octet-stream"):
+        filesystem, path = self.arrow_path(target)
+        return filesystem.open_output_stream(path, metadata={"Content-Type": content_type})
 
-    @abstractmethod
+    def _delete(self, targets: list[LakePath]) -> None:
+        for target in targets:
+            filesystem, path = self.arrow_path(target)
+            filesystem.delete_file(path)
+
     def read_bytes(self, target: LakePath) -> bytes | None:
         """The bytes of ``target``, or None when nothing is stored there."""
+        filesystem, path = self.arrow_path(target)
+        try:
+            with filesystem.open_input_stream(path) as stream:
+                return stream.read()
+        except FileNotFoundError:
+            return None
 
-    @abstractmethod
     def write_bytes(self, target: LakePath, data: bytes, content_type: str = "application/octet-stream") -> str:
         """Store ``data`` at ``target`` (which must be this storage's own prefix), replacing what was
         there (atomically on local disk); returns its URI. Raises :class:`PathError` otherwise."""
-
-    def _check_own(self, target: LakePath) -> None:
         if target.owner != self.team:
             raise PathError(f"{target}: {self.team} writes only its own prefix")
-
-    @abstractmethod
-    def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
-        """A pyarrow filesystem and the path prefix of the lake root on it (for reading previews)."""
-
-    def arrow_path(self, target: LakePath) -> tuple[pafs.FileSystem, str]:
-        filesystem, base = self.arrow_filesystem()
-        return filesystem, "/".join(p for p in (base, target.owner, target.key) if p)
+        with self._output(target, content_type) as out:
+            out.write(data)
+        return self.uri(target)
 
     def upload(
         self, local: Path, path: str, progress: Progress | None = None, overwrite: bool = False
@@ -262,62 +305,27 @@ class LocalStorage(LakeStorage):
         super().__init__(config, team)
         self.root = Path(config.lake.root).resolve()
 
-    def _local(self, target: LakePath) -> Path:
+    def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
+        return pafs.LocalFileSystem(), str(self.root)
+
+    def arrow_path(self, target: LakePath) -> tuple[pafs.FileSystem, str]:
         path = (self.root / target.owner / target.key).resolve()
         # A symlink inside the lake must not lead out of the owner's prefix.
         if not path.is_relative_to(self.root / target.owner):
             raise PathError(f"{target}: resolves outside {target.owner}'s prefix ({path})")
-        return path
+        return super().arrow_path(target)
 
-    def is_file(self, target: LakePath) -> bool:
-        return self._local(target).is_file()
-
-    def list(self, target: LakePath) -> list[Entry]:
-        path = self._local(target)
-        if path.is_file():
-            return [Entry(path.name, path.stat().st_size)]
-        if not path.is_dir():
-            if not target.key:
-                return []  # a team's prefix exists before its first file
-            raise FileNotFoundError(f"{target}: no such file or directory")
-        return [Entry(c.name, c.stat().st_size if c.is_file() else None) for c in sorted(path.iterdir())]
-
-    def walk(self, target: LakePath) -> Iterator[Entry]:
-        path = self._local(target)
-        if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                if file.is_file():
-                    yield Entry(file.relative_to(path).as_posix(), file.stat().st_size)
-
-    def _put(self, local: Path, target: LakePath, progress: Progress) -> None:
-        dest = self._local(target)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(local, dest)
-        progress.advance(local.stat().st_size)
-
-    def _get(self, source: LakePath, local: Path, progress: Progress) -> None:
-        shutil.copyfile(self._local(source), local)
-        progress.advance(local.stat().st_size)
-
-    def _delete(self, targets: list[LakePath]) -> None:
-        for target in targets:
-            self._local(target).unlink()
-
-    def read_bytes(self, target: LakePath) -> bytes | None:
-        path = self._local(target)
-        return path.read_bytes() if path.is_file() else None
+    def _output(self, target: LakePath, content_type: str = "application/octet-stream"):
+        filesystem, path = self.arrow_path(target)
+        filesystem.create_dir(str(Path(path).parent), recursive=True)
+        return filesystem.open_output_stream(path)
 
     def write_bytes(self, target: LakePath, data: bytes, content_type: str = "application/octet-stream") -> str:
-        self._check_own(target)
-        path = self._local(target)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(path)  # readers never see half a file
-        return str(path)
-
-    def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
-        return pafs.LocalFileSystem(), str(self.root)
+        partial = LakePath(target.owner, target.key + ".partial")
+        super().write_bytes(partial, data, content_type)
+        filesystem, path = self.arrow_path(target)
+        filesystem.move(self.arrow_path(partial)[1], path)  # a rename: readers never see half a file
+        return path
 
 
 class S3Storage(LakeStorage):
@@ -343,38 +351,6 @@ class S3Storage(LakeStorage):
     def _key(self, target: LakePath) -> str:
         return "/".join(p for p in (self.base, target.owner, target.key) if p)
 
-    def is_file(self, target: LakePath) -> bool:
-        if not target.key:
-            return False
-        try:
-            self.client.head_object(Bucket=self.bucket, Key=self._key(target))
-        except self.client.exceptions.ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        return True
-
-    def list(self, target: LakePath) -> list[Entry]:
-        if self.is_file(target):
-            head = self.client.head_object(Bucket=self.bucket, Key=self._key(target))
-            return [Entry(target.name, head["ContentLength"])]
-        prefix = self._key(target) + "/"
-        entries = []
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/")
-        for page in pages:
-            entries += [Entry(p["Prefix"][len(prefix) :].rstrip("/"), None) for p in page.get("CommonPrefixes", [])]
-            entries += [Entry(o["Key"][len(prefix) :], o["Size"]) for o in page.get("Contents", [])]
-        if not entries and target.key:  # a team's prefix exists before its first object
-            raise FileNotFoundError(f"{target}: no such file or directory")
-        return sorted(entries, key=lambda e: e.relative)
-
-    def walk(self, target: LakePath) -> Iterator[Entry]:
-        prefix = self._key(target) + "/"
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                if not obj["Key"].endswith("/"):  # "directory marker" objects made by consoles
-                    yield Entry(obj["Key"][len(prefix) :], obj["Size"])
-
     def _put(self, local: Path, target: LakePath, progress: Progress) -> None:
         self.client.upload_file(
             str(local), self.bucket, self._key(target), Config=self.transfer, Callback=progress.advance
@@ -385,24 +361,20 @@ class S3Storage(LakeStorage):
             self.bucket, self._key(source), str(local), Config=self.transfer, Callback=progress.advance
         )
 
+    def _check_root(self) -> None:
+        # pyarrow reports a prefix of a missing bucket as not found, like an empty prefix
+        if self._filesystem[0].get_file_info(self.bucket).type == pafs.FileType.NotFound:
+            raise FileNotFoundError(f"s3://{self.bucket}: the lake's bucket does not exist (NoSuchBucket)")
+
     def _delete(self, targets: list[LakePath]) -> None:
+        # Not pyarrow's delete_file: one request per key, and it leaves a directory marker object
+        # in place of the last file of a directory.
         keys = [{"Key": self._key(t)} for t in targets]
         for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys per request
             response = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys[start : start + 1000]})
             if response.get("Errors"):
                 first = response["Errors"][0]
                 raise PermissionError(f"s3://{self.bucket}/{first['Key']}: {first['Code']}: {first['Message']}")
-
-    def read_bytes(self, target: LakePath) -> bytes | None:
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(target))["Body"].read()
-        except self.client.exceptions.NoSuchKey:
-            return None
-
-    def write_bytes(self, target: LakePath, data: bytes, content_type: str = "application/octet-stream") -> str:
-        self._check_own(target)
-        self.client.put_object(Bucket=self.bucket, Key=self._key(target), Body=data, ContentType=content_type)
-        return self.uri(target)
 
     def arrow_filesystem(self) -> tuple[pafs.FileSystem, str]:
         credentials = self.session.get_credentials()
@@ -417,6 +389,7 @@ class S3Storage(LakeStorage):
             region=self.client.meta.region_name,
             endpoint_override=endpoint.netloc if custom else None,
             scheme=endpoint.scheme if custom else "https",
+            allow_delayed_open=True,  # lets a write below one part go up as a single PUT, as before
         )
         return filesystem, "/".join(p for p in (self.bucket, self.base) if p)
 

@@ -1,10 +1,11 @@
-"""Reading one YAML config file strictly: UTF-8 text, each key once, aliases expanded within a bound.
+"""Reading one YAML config file strictly with ruamel.yaml: UTF-8 text, each key once, aliases
+expanded within a bound.
 
-PyYAML's safe loader lets the later of two equal keys win silently, and it expands aliases
-without limit: a "billion laughs" file of a few hundred bytes becomes a structure whose
-traversal or repr never ends. :func:`load_yaml` composes the document into nodes (aliases
-stay shared references there, so composing is cheap), refuses it if it is too large once
-expanded or repeats a key, and only then builds Python objects.
+ruamel.yaml parses, composes and constructs, and refuses a key repeated in one mapping. Two
+things are added here. Aliases: they stay shared nodes while composing (cheap), but a "billion
+laughs" file of a few hundred bytes expands to a structure whose traversal or repr never ends, so
+:func:`load_yaml` counts the expanded nodes before anything is built. Names: a refusal names the
+key path and both lines of a repeated key, and lists every repeated key, not only the first.
 
 Every refusal is a :class:`YamlRefused` whose ``problems`` are one line each, naming the file
 and the line or key path. Nothing a refusal keeps refers to the document.
@@ -12,10 +13,12 @@ and the line or key path. Nothing a refusal keeps refers to the document.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 # Nodes of the document with every alias expanded. config.yml has about 250; a billion-laughs
 # file has millions. Pydantic and error messages walk the expanded document, so this bounds them.
@@ -31,7 +34,8 @@ class YamlRefused(ValueError):
 
 
 def load_yaml(raw: bytes, label: str, max_nodes: int = MAX_EXPANDED_NODES) -> Any:
-    """The document in ``raw`` (UTF-8 YAML) as Python objects; ``label`` names the file in problems.
+    """The document in ``raw`` (UTF-8 YAML 1.2, as ruamel.yaml's safe loader reads it) as Python
+    objects; ``label`` names the file in problems.
 
     Raises :class:`YamlRefused` for bytes that are not UTF-8, YAML syntax errors, a key that
     occurs twice in one mapping (naming both lines), and more than ``max_nodes`` nodes after
@@ -43,24 +47,58 @@ def load_yaml(raw: bytes, label: str, max_nodes: int = MAX_EXPANDED_NODES) -> An
     return data
 
 
+class _RecordingConstructor(SafeConstructor):
+    """ruamel.yaml's safe constructor, recording each repeated key (with its mapping) instead of
+    stopping at the first."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.repeated: dict[tuple[int, int], tuple[MappingNode, Node]] = {}
+
+    def check_mapping_key(self, node, key_node, mapping, key, value) -> bool:
+        if key in mapping:
+            self.repeated[id(node), id(key_node)] = (node, key_node)
+            return False
+        return True
+
+    def flatten_mapping(self, node) -> None:
+        super().flatten_mapping(node)
+        if getattr(node, "merge", None):  # ruamel.yaml checks no key of a mapping holding `<<`
+            seen: set[tuple[str, Any]] = set()
+            for key_node, _ in _own_pairs(node):
+                if (key_node.tag, key_node.value) in seen:
+                    self.repeated[id(node), id(key_node)] = (node, key_node)
+                seen.add((key_node.tag, key_node.value))
+
+
+def _own_pairs(mapping: MappingNode) -> list[tuple[Node, Node]]:
+    """The mapping's own ``(key, value)`` nodes, without those a ``<<`` merged in front of them."""
+    return mapping.value[len(getattr(mapping, "merge", None) or []):]
+
+
 def _load(raw: bytes, label: str, max_nodes: int) -> tuple[Any, list[str]]:
-    text, problem = _decode(raw, label)
-    if problem:
-        return None, [problem]
-    loader, problem = _loader(text, label)
-    if problem:
-        return None, [problem]
     try:
-        node, problem = _compose(loader, text, label)
-        if problem or node is None:
-            return None, [problem] if problem else []
-        problems = _check_nodes(node, label, max_nodes)
-        if problems:
-            return None, problems
-        data, problem = _construct(loader, node, text, label)
-        return data, [problem] if problem else []
-    finally:
-        loader.dispose()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_column(raw, exc.start)
+        return None, [f"{label}: line {line}, column {column}: expected UTF-8 text, got byte 0x{raw[exc.start]:02x}"]
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _RecordingConstructor
+    try:
+        node = yaml.compose(text)
+        if node is None:
+            return None, []
+        size = _expanded_size(node, max_nodes)
+        if size is None:
+            return None, [f"{label}: expected no alias inside its own anchor, got a recursive alias"]
+        if size > max_nodes:
+            return None, [f"{label}: expected at most {max_nodes} values with aliases expanded, got more (an alias bomb?)"]
+        data = yaml.constructor.construct_document(node)
+    except YAMLError as exc:  # syntax, a control character, an unknown tag such as !!python/object
+        return None, [_syntax_problem(exc, text, label)]
+    except RecursionError:  # ruamel.yaml composes recursively
+        return None, [f"{label}: not valid YAML: nested too deeply"]
+    return data, _repeated_keys(node, list(yaml.constructor.repeated.values()), label)
 
 
 def _line_column(text: str | bytes, position: int) -> tuple[int, int]:
@@ -69,17 +107,8 @@ def _line_column(text: str | bytes, position: int) -> tuple[int, int]:
     return text.count(newline, 0, position) + 1, position - (text.rfind(newline, 0, position) + 1) + 1
 
 
-def _decode(raw: bytes, label: str) -> tuple[str, str | None]:
-    try:
-        return raw.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        start = exc.start
-    line, column = _line_column(raw, start)
-    return "", f"{label}: line {line}, column {column}: expected UTF-8 text, got byte 0x{raw[start]:02x}"
-
-
-def _syntax_problem(exc: yaml.YAMLError, text: str, label: str) -> str:
-    if isinstance(exc, yaml.reader.ReaderError):  # a control character: no mark, only a position
+def _syntax_problem(exc: YAMLError, text: str, label: str) -> str:
+    if isinstance(exc, ReaderError):  # a control character: no mark, only a position
         line, column = _line_column(text, exc.position)
         return f"{label}: not valid YAML (line {line}, column {column}): unacceptable character #x{exc.character:04x}"
     mark = getattr(exc, "problem_mark", None)
@@ -88,53 +117,20 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, label: str) -> str:
     return f"{label}: not valid YAML{where}: {problem}"
 
 
-def _loader(text: str, label: str) -> tuple[yaml.SafeLoader | None, str | None]:
-    try:
-        return yaml.SafeLoader(text), None
-    except yaml.YAMLError as exc:  # the reader checks every character up front
-        return None, _syntax_problem(exc, text, label)
-
-
-def _compose(loader: yaml.SafeLoader, text: str, label: str) -> tuple[yaml.Node | None, str | None]:
-    try:
-        return loader.get_single_node(), None
-    except yaml.YAMLError as exc:
-        return None, _syntax_problem(exc, text, label)
-    except RecursionError:  # PyYAML composes recursively
-        return None, f"{label}: not valid YAML: nested too deeply"
-
-
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, text: str, label: str) -> tuple[Any, str | None]:
-    try:
-        return loader.construct_document(node), None
-    except yaml.YAMLError as exc:  # e.g. an unknown tag such as !!python/object
-        return None, _syntax_problem(exc, text, label)
-
-
-def _children(node: yaml.Node) -> Iterator[tuple[str | int | None, yaml.Node]]:
+def _children(node: Node) -> list[tuple[str | int | None, Node]]:
     """``(key or index, child)``; a mapping's key nodes come with key ``None``."""
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            yield None, key_node
-            yield _key_text(key_node), value_node
-    elif isinstance(node, yaml.SequenceNode):
-        yield from enumerate(node.value)
+    if isinstance(node, MappingNode):
+        return [pair for key, value in node.value for pair in ((None, key), (_key_text(key), value))]
+    if isinstance(node, SequenceNode):
+        return list(enumerate(node.value))
+    return []
 
 
-def _key_text(key_node: yaml.Node) -> str:
-    return key_node.value if isinstance(key_node, yaml.ScalarNode) else "<complex key>"
+def _key_text(key_node: Node) -> str:
+    return key_node.value if isinstance(key_node, ScalarNode) else "<complex key>"
 
 
-def _check_nodes(root: yaml.Node, label: str, max_nodes: int) -> list[str]:
-    size = _expanded_size(root, max_nodes)
-    if size is None:
-        return [f"{label}: expected no alias inside its own anchor, got a recursive alias"]
-    if size > max_nodes:
-        return [f"{label}: expected at most {max_nodes} values with aliases expanded, got more (an alias bomb?)"]
-    return _duplicate_keys(root, label)
-
-
-def _expanded_size(root: yaml.Node, limit: int) -> int | None:
+def _expanded_size(root: Node, limit: int) -> int | None:
     """Nodes of the document with aliases expanded, counting stops past ``limit``; ``None`` if recursive.
 
     An alias is the very node object of its anchor, so sizes are memoized by node identity:
@@ -142,7 +138,7 @@ def _expanded_size(root: yaml.Node, limit: int) -> int | None:
     """
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()  # expansion started, not finished: the ancestors of the node popped
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
         if finished:
@@ -161,26 +157,22 @@ def _expanded_size(root: yaml.Node, limit: int) -> int | None:
     return sizes[id(root)]
 
 
-def _duplicate_keys(root: yaml.Node, label: str) -> list[str]:
-    """One problem per key repeated in a mapping, with its key path and both lines; each node visited once."""
-    problems = []
-    seen_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, tuple]] = [(root, ())]
+def _repeated_keys(root: Node, repeated: list[tuple[MappingNode, Node]], label: str) -> list[str]:
+    """One problem per key ruamel.yaml found repeated, in document order, with its key path (the
+    first one reaching its mapping) and the lines of its first and its repeated occurrence."""
+    if not repeated:
+        return []
+    paths: dict[int, tuple] = {}
+    stack: list[tuple[Node, tuple]] = [(root, ())]
     while stack:
         node, path = stack.pop()
-        if id(node) in seen_nodes:
-            continue
-        seen_nodes.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            lines: dict[tuple[str, str], int] = {}
-            for key_node, _ in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    continue
-                line, key = key_node.start_mark.line + 1, (key_node.tag, key_node.value)
-                if key in lines:
-                    where = ".".join(map(str, (*path, key_node.value)))
-                    problems.append(f"{label}: {where}: expected each key once, got it twice (lines {lines[key]} and {line})")
-                else:
-                    lines[key] = line
-        stack.extend((child, (*path, key)) for key, child in reversed(list(_children(node))) if key is not None)
+        if id(node) not in paths:
+            paths[id(node)] = path
+            stack.extend((child, (*path, key)) for key, child in reversed(_children(node)) if key is not None)
+    problems = []
+    for mapping, key_node in sorted(repeated, key=lambda found: found[1].start_mark.index):
+        first = next(k for k, _ in _own_pairs(mapping) if (k.tag, k.value) == (key_node.tag, key_node.value))
+        where = ".".join(map(str, (*paths[id(mapping)], _key_text(key_node))))
+        lines = f"lines {first.start_mark.line + 1} and {key_node.start_mark.line + 1}"
+        problems.append(f"{label}: {where}: expected each key once, got it twice ({lines})")
     return problems

@@ -325,3 +325,11 @@ def test_emr_classic_instance_types_need_a_price(config_root):
     assert found[0].endswith("expected an instance type priced in emr_platform/pricing.py (c5.2xlarge, c5.xlarge, "
                              "m5.2xlarge, m5.4xlarge, m5.xlarge, m6g.2xlarge, m6g.xlarge, m6i.2xlarge, m6i.xlarge, "
                              "m7g.2xlarge, m7g.xlarge, r5.2xlarge, r5.4xlarge, r5.xlarge), got 'm5.huge'")
+
+
+def test_duplicate_keys_beside_a_merge_key_are_refused_too(config_root):
+    # ruamel.yaml's safe constructor checks no key of a mapping holding `<<`; yaml_safety does.
+    (config_root / "stages" / "local.yml").write_text("x-base: &base {cores: 1}\nlocal_spark: {<<: *base, cores: 2, cores: 4}\n")
+    assert problems(config_root) == [
+        "stages/local.yml: local_spark.cores: expected each key once, got it twice (lines 2 and 2)"
+    ]

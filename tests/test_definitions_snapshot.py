@@ -3,28 +3,45 @@
 For each stage and location: each asset's key, deps (with partition mappings), owners, kinds,
 tags, group, partitions (kind, start, end, time zone), backfill policy, automation condition,
 freshness and retry policy and check names, and the location's jobs, schedules, sensors and
-resource keys. A change to definitions shows up in the diff of ``tests/snapshots/definitions.json``
-for a reviewer to read; regenerate it with::
+resource keys. A change to definitions fails the test until the snapshot is rewritten, and then
+shows up in the diff of ``tests/snapshots/definitions.json`` for a reviewer to read. Rewrite it
+with syrupy's ``--snapshot-update``::
 
-    UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/test_definitions_snapshot.py
+    .venv/bin/python -m pytest tests/test_definitions_snapshot.py --snapshot-update
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
 
 from assets.platform_cost import platform_definitions
-from emr_platform.config import available_stages, load_config
+from emr_platform.config import REPO_ROOT, available_stages, load_config
 from apps.workspace import location_definitions, own_keys
 from emr_platform.workspace import workspace_locations
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
+
+
+class DefinitionsSnapshot(JSONSnapshotExtension):
+    """syrupy's JSON snapshot (keys sorted, two-space indent), kept in one reviewable file,
+    :data:`SNAPSHOT`, rather than syrupy's default ``__snapshots__/<module>/<test>.json``."""
+
+    @classmethod
+    def dirname(cls, *, test_location) -> str:
+        return str(Path(test_location.filepath).parent / SNAPSHOT.parent.name)
+
+    @classmethod
+    def get_snapshot_name(cls, *, test_location, index=0) -> str:
+        return SNAPSHOT.stem
 
 
 # The moment the partitions are described as of: the keys of a time window without an end (e.g.
@@ -118,19 +135,55 @@ def definitions() -> dict:
     return current()
 
 
-def test_definitions_match_the_committed_snapshot(definitions):
-    text = json.dumps(definitions, indent=2, sort_keys=True) + "\n"
-    if os.environ.get("UPDATE_SNAPSHOTS"):
-        SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(text)
-    assert SNAPSHOT.is_file(), "no snapshot yet: run with UPDATE_SNAPSHOTS=1"
-    assert json.loads(SNAPSHOT.read_text()) == definitions, (
-        "definitions changed: review, then regenerate with UPDATE_SNAPSHOTS=1 (see this module's docstring)"
-    )
+@pytest.fixture
+def snapshot(snapshot):
+    return snapshot.use_extension(DefinitionsSnapshot)
+
+
+def test_definitions_match_the_committed_snapshot(definitions, snapshot):
+    assert definitions == snapshot
 
 
 def test_snapshot_covers_every_stage_and_location(definitions):
-    assert set(definitions) == set(available_stages())
+    # Stage files and teams are counted from the files themselves, not by the functions that
+    # built ``definitions``: a stage file skipped by its name or a team left out of workspace.yaml fails.
+    assert set(definitions) == {path.stem for path in (REPO_ROOT / "stages").glob("*.yml")}
     for stage, locations in definitions.items():
-        assert set(locations) == set(workspace_locations()), stage
-        assert all(location["assets"] for location in locations.values()), stage
+        assert set(locations) == set(load_config(stage).teams) | {"platform"}, stage
+        for name, location in locations.items():
+            assert location["assets"], (stage, name)
+            # Each location holds its own team's assets only (keys are [team, domain, table]).
+            assert {key.split("/")[0] for key in location["assets"]} == {name}, (stage, name)
+
+
+def test_a_changed_snapshot_fails_until_updated(tmp_path):
+    """The snapshot test fails against an altered copy of the snapshot and leaves it as it is;
+    only ``--snapshot-update`` rewrites it, back to the committed text."""
+    (tmp_path / SNAPSHOT.parent.name).mkdir()
+    shutil.copy(__file__, tmp_path / Path(__file__).name)
+    altered = tmp_path / SNAPSHOT.parent.name / SNAPSHOT.name
+    committed = SNAPSHOT.read_text()
+    first_stage = sorted(available_stages())[0]
+    changed = committed.replace(f'"stage": "{first_stage}"', '"stage": "elsewhere"', 1)
+    assert changed != committed
+    altered.write_text(changed)
+
+    # Without this run's PYTEST_XDIST_WORKER & co., syrupy in the child reports as a session of its own.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+
+    def run(*options: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", *options,
+             f"{Path(__file__).name}::test_definitions_match_the_committed_snapshot"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )
+
+    failed = run()
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "1 snapshot failed" in failed.stdout, failed.stdout
+    assert '-             "stage": "elsewhere",' in failed.stdout, failed.stdout  # the diff a reviewer reads
+    assert altered.read_text() == changed
+
+    updated = run("--snapshot-update")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert altered.read_text() == committed

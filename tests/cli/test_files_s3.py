@@ -101,3 +101,17 @@ def test_download_refuses_object_keys_that_climb_out_of_the_destination(cli, s3,
     result = cli("files", "download", "out", str(dest), "--team", "analytics", "--stage", "dev")
     assert result.exit_code == 1 and "would be written outside" in result.stderr, result.output
     assert not list(tmp_path.rglob("evil.txt")) and not dest.exists()
+
+
+def test_write_and_read_bytes_through_pyarrow_keep_the_content_type(s3):
+    storage = open_storage(load_config("dev"), "analytics")
+    target = storage.resolve("reports/2013-01/report.md", write=True)
+    assert storage.read_bytes(target) is None
+    assert storage.write_bytes(target, b"# report\n", "text/markdown") == f"s3://{DEV_LAKE_BUCKET}/analytics/reports/2013-01/report.md"
+    assert storage.read_bytes(target) == b"# report\n"
+    head = s3.head_object(Bucket=DEV_LAKE_BUCKET, Key="analytics/reports/2013-01/report.md")
+    assert head["ContentType"] == "text/markdown" and "-" not in head["ETag"]  # one PUT, no multipart
+    # no directory marker objects beside the file
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=DEV_LAKE_BUCKET, Prefix="analytics/")["Contents"]] == [
+        "analytics/reports/2013-01/report.md"
+    ]
