@@ -29,15 +29,15 @@ EXAMPLE_DOMAIN = "examples"
 EXAMPLE_TABLE = "squares"
 
 INIT_TEMPLATE = '''"""Code location of team {name}: Spark assets declared in YAML under defs/ (one folder per asset,
-`emr-platform asset new --team {name}`), and Python SparkAssetSpecs in SPECS if any."""
+`emr-platform asset new --team {name}`), and Python SparkAssets in SPECS if any."""
 
 from pathlib import Path
 
 from assets.catalog import declared_specs
 from assets.lib.factory import team_definitions
-from emr_platform.spec import SparkAssetSpec
+from emr_platform.spec import SparkAsset
 
-SPECS: list[SparkAssetSpec] = []
+SPECS: list[SparkAsset] = []
 
 defs = team_definitions("{name}", SPECS, Path(__file__).parent, declared_specs=declared_specs, package=__name__)
 '''

@@ -17,10 +17,10 @@ from __future__ import annotations
 import importlib
 
 from assets.lib.factory import defs_components
-from emr_platform.spec import SparkAssetSpec
+from emr_platform.spec import SparkAsset
 
 
-def declared_specs(team: str) -> tuple[SparkAssetSpec, ...] | None:
+def declared_specs(team: str) -> tuple[SparkAsset, ...] | None:
     """The specs of ``assets.<team package>``: its ``SPECS`` and the ``SparkAsset`` components of its
     ``defs/`` folder; none if the team has no package, ``None`` if it does not load."""
     package = f"assets.{team.replace('-', '_')}"
@@ -33,7 +33,7 @@ def declared_specs(team: str) -> tuple[SparkAssetSpec, ...] | None:
         return ()
     except Exception:  # noqa: BLE001 - its own location load reports it, with file and line
         return None
-    return (*getattr(module, "SPECS", ()), *(component.spec() for component in components))
+    return (*getattr(module, "SPECS", ()), *components)
 
 
 def declared_keys(team: str) -> frozenset[str] | None:

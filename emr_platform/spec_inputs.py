@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable, Collection, Sequence
 
 from emr_platform.config import PlatformConfig
-from emr_platform.spec import Locate, SparkAssetSpec
+from emr_platform.spec import Locate, SparkAsset
 
 # team -> the keys "team/domain/table" its code location declares (None: unknown, its location does not load)
 DeclaredKeys = Callable[[str], Collection[str] | None]
@@ -20,7 +20,7 @@ DeclaredKeys = Callable[[str], Collection[str] | None]
 def input_problems(
     config: PlatformConfig,
     team: str,
-    specs: Sequence[SparkAssetSpec],
+    specs: Sequence[SparkAsset],
     label: str,
     declared_keys: DeclaredKeys | None = None,
     locate: Locate | None = None,

