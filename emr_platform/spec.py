@@ -308,7 +308,7 @@ class SparkAsset(dg.Component, dg.Model):
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         """The asset, built for the location loading this ``defs/`` folder (its :class:`Location`)."""
-        location = getattr(context.component_tree, LOCATION, None)
+        location = getattr(context.component_tree, "location", None)
         if location is None:
             raise SparkAssetError(
                 f"{self.where('table') or self.table}: a SparkAsset is built by its team's code location "
@@ -363,10 +363,6 @@ class SparkAsset(dg.Component, dg.Model):
 SparkAssetSpec = SparkAsset  # the name Python specs were written with
 
 
-# The attribute of a team location's ComponentTree holding its Location (see build_defs).
-LOCATION = "spark_asset_location"
-
-
 @dataclass(frozen=True)
 class Location:
     """What a team's code location hands each of its assets when it builds them: the team, the
@@ -379,6 +375,15 @@ class Location:
     base_dir: Path
     upstream: Mapping[str, tuple[PartitioningSettings | None, str | None]]
     label: str
+
+
+class TeamComponentTree(dg.ComponentTree):
+    """Dagster's component tree of a team's ``defs/`` folder (a subclass, as Dagster's own test and
+    legacy trees are), carrying the :class:`Location` its ``SparkAsset`` components are built for:
+    the team's code location sets ``location`` once it has validated what the tree loaded, then
+    asks the tree to build (:meth:`SparkAsset.build_defs`)."""
+
+    location: Location | None = None
 
 
 class _Source:

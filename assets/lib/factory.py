@@ -29,7 +29,7 @@ from emr_platform.config import ConfigError, PlatformConfig, load_config
 from assets.lib.adhoc import adhoc_job, adhoc_substrates
 from assets.lib.components import SparkAsset, SparkAssetError, display_path
 from assets.lib.sensors import automation_sensor, run_failure_alert_sensor
-from emr_platform.spec import LOCATION, Location, UpstreamPartitions, spec_partitioning
+from emr_platform.spec import Location, TeamComponentTree, UpstreamPartitions, spec_partitioning
 from emr_platform.spec_inputs import DeclaredKeys, input_problems
 from resources.launchers import launcher_resources
 
@@ -74,7 +74,7 @@ def upstream_specs(config: PlatformConfig, team: str, specs: Sequence[SparkAsset
     ]
 
 
-def defs_tree(package: str | None) -> dg.ComponentTree | None:
+def defs_tree(package: str | None) -> TeamComponentTree | None:
     """Dagster's component tree of ``<package>/defs/`` (None without that folder), each of its
     ``defs.yaml`` files read strictly first. Raises :class:`SparkAssetError` naming the file."""
     if package is None:
@@ -86,7 +86,7 @@ def defs_tree(package: str | None) -> dg.ComponentTree | None:
     problems = defs_yaml_problems(root / DEFS_FOLDER)
     if problems:
         raise SparkAssetError("\n".join(problems))
-    return dg.ComponentTree.from_module(importlib.import_module(f"{package}.{DEFS_FOLDER}"), project_root=root)
+    return TeamComponentTree(defs_module=importlib.import_module(f"{package}.{DEFS_FOLDER}"), project_root=root)
 
 
 _TYPE_LINE = re.compile(rb"^type\s*:", re.M)
@@ -237,7 +237,7 @@ def team_definitions(
     location = Location(team, config, base_dir, upstream_partitions(config, team, loaded, declared_specs), label)
     built = [spec.definitions(location) for spec in specs]
     if tree is not None:
-        setattr(tree, LOCATION, location)  # what each SparkAsset's build_defs builds for
+        tree.location = location  # what each SparkAsset's build_defs builds for
         try:
             built.append(tree.build_defs())
         except ComponentTreeException as error:
