@@ -112,8 +112,8 @@ def _add_dg_project(root: Path, package: str) -> str | None:
 
 
 PYPROJECT_FILE = "pyproject.toml"
-# The team layer of pyproject.toml's import-linter contract: `layers = ["<team> | <team> ...", "catalog", "lib"]`
-TEAM_LAYER = re.compile(r'(?m)^(layers = \[")([^"]*)(", "catalog", "lib"\])$')
+# The team layer of pyproject.toml's import-linter contract: `layers = ["<team> : catalog : <team> ...", "lib"]`
+TEAM_LAYER = re.compile(r'(?m)^(layers = \[")([^"]*)(", "lib"\])$')
 
 
 def _add_team_layer(root: Path, package: str) -> str | None:
@@ -125,8 +125,8 @@ def _add_team_layer(root: Path, package: str) -> str | None:
         return None
 
     def add(match: re.Match) -> str:
-        teams = sorted({*(name.strip() for name in match.group(2).split("|")), package})
-        return match.group(1) + " | ".join(teams) + match.group(3)
+        teams = sorted({*(name.strip() for name in match.group(2).split(":")), package})
+        return match.group(1) + " : ".join(teams) + match.group(3)
 
     return TEAM_LAYER.sub(add, text, count=1)
 

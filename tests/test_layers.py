@@ -46,8 +46,8 @@ def test_every_layered_package_is_a_root_of_the_contracts():
 
 def test_the_team_layer_lists_every_team_location():
     (teams,) = [c for c in contracts() if c.get("containers") == ["assets"]]
-    listed = {name.strip() for name in teams["layers"][0].split("|")}
-    assert listed == {module.removeprefix("assets.") for module in workspace_locations().values()}
+    listed = {name.strip() for name in teams["layers"][0].split(":")}
+    assert listed == {"catalog", *(module.removeprefix("assets.") for module in workspace_locations().values())}
 
 
 @pytest.fixture
@@ -65,7 +65,8 @@ def tree(tmp_path: Path) -> Path:
         ("emr_platform/pricing.py", "import resources.launchers\n", "applications > code locations"),
         ("emr_platform/pricing.py", "def _lazy():\n    from assets.lib import factory\n", "applications > code locations"),
         ("resources/emr/launch.py", "from apps import demo\n", "applications > code locations"),
-        ("assets/lib/factory.py", "import assets.analytics\n", "team locations >"),
+        ("assets/lib/factory.py", "import assets.analytics\n", "team locations and their catalog >"),
+        ("assets/lib/components.py", "def _lazy():\n    from assets import catalog\n", "team locations and their catalog >"),
         ("infra/program.py", "import resources\n", "infra builds on the library alone"),
         ("jobkit/__init__.py", "import dagster\n", "the job kit, shipped to EMR"),
         ("emr_platform/prefixes.py", "def _lazy():\n    from emr_platform import naming\n", "no two modules or packages"),

@@ -178,10 +178,10 @@ def test_team_new_adds_the_package_to_the_team_layer_of_the_import_contracts(cli
     assert cli("team", "new", "ml-ops").exit_code == 0
     config = tomllib.loads((repo / "pyproject.toml").read_text())["tool"]["importlinter"]
     (teams,) = [c for c in config["contracts"] if c.get("containers") == ["assets"]]
-    assert [name.strip() for name in teams["layers"][0].split("|")] == sorted(
-        [module.removeprefix("assets.") for module in workspace_locations(repo).values()]
+    assert [name.strip() for name in teams["layers"][0].split(":")] == sorted(
+        ["catalog", *(module.removeprefix("assets.") for module in workspace_locations(repo).values())]
     )
-    assert teams["layers"][1:] == ["catalog", "lib"]
+    assert teams["layers"][1:] == ["lib"]
 
 
 def test_a_refused_team_new_leaves_pyproject_as_it_was(cli, repo):
