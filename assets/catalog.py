@@ -9,7 +9,9 @@ Importing an upstream team's package builds its ``Definitions`` as well; a packa
 imported further up the stack (two teams reading each other) is returned as it is, its
 ``SPECS`` already set because ``defs`` comes after it. An upstream package that does not load
 (say, a broken ``defs.yaml``) gives ``None``: its assets are unknown, the reading location still
-loads, and the upstream location reports its own error.
+loads, and the upstream location reports its own error. That is why the packages are imported
+by name here and not by ``import`` statements: the import is sideways, within the team layer of
+pyproject.toml's import contracts, where this module sits beside the team packages.
 """
 
 from __future__ import annotations
