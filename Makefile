@@ -22,7 +22,7 @@ LOCK_FLAGS := --extra test --extra infra --universal --python-version 3.11 --gen
 UPGRADE ?=
 UPGRADE_FLAGS = $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-package ,$(UPGRADE)))
 
-.PHONY: install lock demo demo-year test ui bench bench-emr bench-backfill bench-session clean
+.PHONY: install lock demo demo-year test test-fast ui bench bench-emr bench-backfill bench-session clean
 
 # With the interpreter's pip if it has one that installs (about 5 s), else in a venv of its own.
 $(UV_HOME)/bin/uv:
@@ -72,6 +72,12 @@ demo-year: install $(DAGSTER_HOME)/dagster.yaml
 # SLOWEST_FILES); it ends with the 25 slowest tests.
 test: install
 	$(PY) -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25
+
+# Every test that starts no JVM and no Dagster subprocess: tests/conftest.py marks those `heavy`, and
+# a test of this run that starts one anyway fails, naming itself. A quick check, not a substitute
+# for `make test`.
+test-fast: install
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not heavy" --durations=10
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
