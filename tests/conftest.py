@@ -43,7 +43,7 @@ def config_root(tmp_path: Path) -> Path:
     return copy_config(tmp_path / "repo", workspace=False)
 
 
-# The slowest test files, slowest first (measured with --durations on 2 cores, 2026-11-26). `make
+# The slowest test files, slowest first (as `make test`'s --durations shows them on 2 cores). `make
 # test` runs `-n 3 --dist loadfile --no-loadscope-reorder`: each file whole on one worker, handed out
 # in collection order, so the long files start first and no long file starts while the other workers
 # are left with nothing to do (xdist's own order, most tests first, started them last).
@@ -171,11 +171,10 @@ def spawn_guard(request):
 # What the tests' Spark Connect server (``connect_state``) is started with, over stage local's settings: every
 # user of its state dir leases it with these (a lease with other settings restarts the server once
 # it is unused). No class-data-sharing archive: each test session starts its server in a fresh state
-# dir, where recording one only costs (the JVM writes it at exit, 10-20 s on 2 cores) and nothing
-# would map it; tests/test_spark_connect.py tests the archive. C1 alone compiles for these servers
-# (and the classic sessions of local_config): a JVM that lives for one test session spends less CPU
-# compiling than C2's code would save it. Two alternating pairs of suite runs (2026-11-27, 2 cores):
-# 451 and 505 s of pytest (858 and 985 s of busy CPU) with it, 547 and 556 s (1,068 and 1,090) without.
+# dir, where recording one only costs (the JVM writes it at exit) and nothing would map it;
+# tests/test_spark_connect.py tests the archive. C1 alone compiles for these servers (and the classic
+# sessions of local_config): a JVM that lives for one test session spends less CPU compiling than
+# C2's code would save it (the suite's measurements: benchmarks/README.md).
 C1_ALONE = "-XX:TieredStopAtLevel=1"  # the JIT option of every short-lived JVM the tests start
 SHARED_SERVER = {"class_data_sharing": False, "java_options": C1_ALONE}
 
@@ -208,10 +207,8 @@ def connect_state(tmp_path_factory) -> Path:
     pytest-xdist worker), stopped at the end.
 
     One server for every worker instead (in the controller's base temp dir, stopped by the
-    controller) cost 75-110 s less CPU per suite on 2 cores but took longer: 647 s of pytest
-    against 595 s with three workers, 702 s with four workers and four task threads (2026-11-26),
-    the workers' jobs queueing on the one JVM. Tried again on 2026-11-27: 470 s and 918 s of CPU, within
-    the spread of runs with one server per worker (428-534 s that day)."""
+    controller) saved CPU but not wall time: the workers' jobs queue on the one JVM
+    (benchmarks/README.md)."""
     from resources.spark_connect import SparkConnectServer
 
     state = tmp_path_factory.mktemp("spark-connect")
