@@ -1,6 +1,6 @@
 # Two set-up commands: `make demo` (the platform's main job) and `make test` (the test suite).
 # Both create or reuse .venv and install exactly the versions pinned in requirements.lock,
-# with uv. `make lock` rewrites that lock from pyproject.toml (README, "Dependencies").
+# with uv. `make lock` rewrites that lock from pyproject.toml (docs/configuration.md, "Dependencies").
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
