@@ -1,6 +1,6 @@
 # Two set-up commands: `make demo` (the platform's main job) and `make test` (the test suite).
 # Both create or reuse .venv and install exactly the versions pinned in requirements.lock,
-# with uv. `make lock` rewrites that lock from pyproject.toml (README, "Dependencies").
+# with uv. `make lock` rewrites that lock from pyproject.toml (docs/configuration.md, "Dependencies").
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
@@ -22,9 +22,9 @@ LOCK_FLAGS := --extra test --extra infra --universal --python-version 3.11 --gen
 UPGRADE ?=
 UPGRADE_FLAGS = $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-package ,$(UPGRADE)))
 
-.PHONY: install lock demo demo-year test ui bench bench-emr bench-backfill bench-session clean
+.PHONY: install lock demo demo-year test test-fast ui bench bench-emr bench-backfill bench-session clean
 
-# With the interpreter's pip if it has one that installs (about 5 s), else in a venv of its own.
+# With the interpreter's pip if it has one that installs, else in a venv of its own.
 $(UV_HOME)/bin/uv:
 	@rm -rf $(UV_HOME)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target $(UV_HOME) uv==$(UV_VERSION) \
@@ -32,13 +32,12 @@ $(UV_HOME)/bin/uv:
 	       && $(UV_HOME)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION); }
 
 # A venv of its own (never the system site-packages), synced to the lock: packages the lock
-# lacks are removed (uv leaves pip and setuptools). pyspark is only an sdist on PyPI: its wheel is built with the jars stored,
-# not deflated (the same files, 30 s less on 2 cores). Every installed module is compiled to
-# bytecode once here (about 18 s on 2 cores): uv does not by default, and where
-# PYTHONDONTWRITEBYTECODE is set Python never caches it, so each job script and dagster process
-# compiled pyspark, pandas and dagster from source (about 1.5 s per process). Then the project
-# itself, editable, and a check, from what is installed alone, that the lock satisfies
-# pyproject.toml with its extras.
+# lacks are removed (uv leaves pip and setuptools). pyspark is only an sdist on PyPI: its wheel is
+# built with the jars stored, not deflated (the same files, built faster). Every installed module is
+# compiled to bytecode once here: uv does not by default, and where PYTHONDONTWRITEBYTECODE is set
+# Python never caches it, so each job script and dagster process would compile pyspark, pandas and
+# dagster from source again (benchmarks/README.md). Then the project itself, editable, and a check,
+# from what is installed alone, that the lock satisfies pyproject.toml with its extras.
 $(STAMP): pyproject.toml requirements.lock | $(NEED_UV)
 	@test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
 	$(UV) pip sync --quiet --compile-bytecode --python $(PY) \
@@ -65,13 +64,18 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 demo-year: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m apps.demo --all
 
-# Three pytest-xdist workers on 2 cores (the tests wait on JVMs, subprocesses and polls a good part
-# of the time: 670 s with three against 758 s with two, 2026-11-26; 456-484 s against 428-500 s,
-# three runs each, 2026-11-27, no difference beyond the machine's drift), each test file whole on one
-# worker (its module fixtures built once), the slowest files first (tests/conftest.py,
-# SLOWEST_FILES); it ends with the 25 slowest tests.
+# The whole suite, what CI runs (.ci/run). Three pytest-xdist workers on 2 cores (the tests wait on
+# JVMs, subprocesses and polls a good part of the time; two workers were no faster:
+# benchmarks/README.md), each test file whole on one worker (its module fixtures built once), the
+# slowest files first (tests/conftest.py, SLOWEST_FILES); it ends with the 25 slowest tests.
 test: install
 	$(PY) -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder --durations=25
+
+# Every test that starts no JVM and no Dagster subprocess: tests/conftest.py marks those `heavy`, and
+# a test of this run that starts one anyway fails, naming itself. A quick check, not a substitute
+# for `make test`.
+test-fast: install
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not heavy" --durations=10
 
 ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml

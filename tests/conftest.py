@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import stat
+import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -40,7 +43,7 @@ def config_root(tmp_path: Path) -> Path:
     return copy_config(tmp_path / "repo", workspace=False)
 
 
-# The slowest test files, slowest first (measured with --durations on 2 cores, 2026-11-26). `make
+# The slowest test files, slowest first (as `make test`'s --durations shows them on 2 cores). `make
 # test` runs `-n 3 --dist loadfile --no-loadscope-reorder`: each file whole on one worker, handed out
 # in collection order, so the long files start first and no long file starts while the other workers
 # are left with nothing to do (xdist's own order, most tests first, started them last).
@@ -59,19 +62,119 @@ SLOWEST_FILES = (
 )
 
 
+# `heavy` (pyproject.toml's markers): the tests that start a JVM (a Spark Connect server, Spark's SQL
+# parser, a classic session, the EMR simulator's drivers) or a Dagster subprocess (a code server, a run
+# worker, the `dagster` or `dg` command). `make test-fast` runs the others. A test is heavy if it uses
+# one of HEAVY_FIXTURES (directly or through another fixture), lies in one of HEAVY_MODULES, or is one
+# of HEAVY_TESTS (a module's test function, every parameter of it). A test in the fast run that starts
+# a JVM or a Dagster subprocess anyway fails (`spawn_guard`), so a new one cannot land there unseen.
+HEAVY_FIXTURES = frozenset({
+    "connect_state",  # the tests' Spark Connect server (and spark_remote, emr, the interactive repo)
+})
+HEAVY_MODULES = (
+    "tests/test_spark_connect.py",  # the server's life cycle
+    "tests/test_dg.py",  # dagster definitions validate, dg check, dg list
+    "tests/test_config_in_dagster.py",  # dagster definitions validate
+)
+HEAVY_TESTS = (
+    "tests/test_components.py::test_sql_is_checked_by_sparks_parser_under_dg_check_defs",  # the parser's JVM
+    "tests/test_components.py::test_the_parsers_jvm_compiles_with_c1_alone_and_one_gc_thread",
+    "tests/cli/test_asset_new.py::test_asset_new_sql_writes_a_defs_yaml_dg_accepts_and_the_location_loads",  # dg
+    "tests/cli/test_console_script.py::test_new_location_passes_dagster_definitions_validate",
+)
+
+
+def is_heavy(item) -> bool:
+    path, _, name = item.nodeid.partition("::")
+    return (
+        bool(HEAVY_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+        or path.startswith(HEAVY_MODULES)
+        or f"{path}::{name.split('[')[0]}" in HEAVY_TESTS
+    )
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if is_heavy(item):
+            item.add_marker(pytest.mark.heavy)
     rank = {path: i for i, path in enumerate(SLOWEST_FILES)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest as collected
+
+
+def guarding(config) -> bool:
+    """Whether this run leaves the heavy tests out (``-m "not heavy"``, as `make test-fast` does)."""
+    return "not heavy" in (config.option.markexpr or "")
+
+
+# The guard of the fast run. A JVM is seen through JAVA_HOME: `java -version` (emr_platform/java.py) and
+# Spark's launch scripts (spark-submit, pyspark's gateway) run $JAVA_HOME/bin/java, here a script that
+# notes the test (PYTEST_CURRENT_TEST, which child processes inherit) and runs the real java, so
+# child processes of a test are seen too. A Dagster subprocess is seen through Python's audit hook on
+# subprocess.Popen in the test's own process.
+DAGSTER_COMMANDS = frozenset({"dagster", "dg", "dagster-webserver", "dagster-daemon"})
+
+
+def _dagster_command(args) -> bool:
+    args = [os.fsdecode(a) for a in args] if isinstance(args, (list, tuple)) else [os.fsdecode(args)]
+    if not args:
+        return False
+    if os.path.basename(args[0]) in DAGSTER_COMMANDS:
+        return True
+    # python -m dagster ... (code servers, run workers), python -m dagster_dg_cli ...
+    return any(a == "-m" and b.split(".")[0] in {"dagster", "dagster_dg_cli"} for a, b in zip(args, args[1:]))
+
+
+def pytest_configure(config):
+    if not guarding(config):
+        return
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist): workers inherit its environment
+        java = shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")) if os.environ.get("JAVA_HOME") else None
+        java = java or shutil.which("java")
+        home = Path(tempfile.mkdtemp(prefix="java-guard-"))
+        config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+        (home / "bin").mkdir()
+        log = home / "started.log"
+        log.touch()
+        shim = home / "bin" / "java"
+        shim.write_text(f'#!/bin/sh\necho "${{PYTEST_CURRENT_TEST:-?}}" >> "{log}"\nexec "{java}" "$@"\n')
+        shim.chmod(shim.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        os.environ["JAVA_HOME"] = str(home)
+        os.environ["EMR_PLATFORM_TESTS_JAVA_LOG"] = str(log)
+
+    def audit(event, args):
+        if event == "subprocess.Popen" and _dagster_command(args[1]):
+            config.stash.setdefault(_DAGSTER_SPAWNS, []).append(os.environ.get("PYTEST_CURRENT_TEST", "?"))
+
+    sys.addaudithook(audit)
+
+
+_DAGSTER_SPAWNS = pytest.StashKey[list]()
+
+
+@pytest.fixture(autouse=True)
+def spawn_guard(request):
+    """In the fast run, fail a test that started a JVM or a Dagster subprocess: mark it heavy
+    (HEAVY_FIXTURES, HEAVY_MODULES or HEAVY_TESTS above)."""
+    if not guarding(request.config):
+        yield
+        return
+    yield
+    nodeid = request.node.nodeid
+    log = Path(os.environ["EMR_PLATFORM_TESTS_JAVA_LOG"])
+    jvms = [line for line in log.read_text().splitlines() if line.startswith(nodeid + " ")]
+    spawned = [who for who in request.config.stash.get(_DAGSTER_SPAWNS, []) if who.startswith(nodeid + " ")]
+    if jvms or spawned:
+        what = " and ".join(w for w, seen in (("a JVM", jvms), ("a Dagster subprocess", spawned)) if seen)
+        pytest.fail(f"{nodeid} started {what} in the fast run: mark it heavy in tests/conftest.py", pytrace=False)
 
 
 # What the tests' Spark Connect server (``connect_state``) is started with, over stage local's settings: every
 # user of its state dir leases it with these (a lease with other settings restarts the server once
 # it is unused). No class-data-sharing archive: each test session starts its server in a fresh state
-# dir, where recording one only costs (the JVM writes it at exit, 10-20 s on 2 cores) and nothing
-# would map it; tests/test_spark_connect.py tests the archive. C1 alone compiles for these servers
-# (and the classic sessions of local_config): a JVM that lives for one test session spends less CPU
-# compiling than C2's code would save it. Two alternating pairs of suite runs (2026-11-27, 2 cores):
-# 451 and 505 s of pytest (858 and 985 s of busy CPU) with it, 547 and 556 s (1,068 and 1,090) without.
+# dir, where recording one only costs (the JVM writes it at exit) and nothing would map it;
+# tests/test_spark_connect.py tests the archive. C1 alone compiles for these servers (and the classic
+# sessions of local_config): a JVM that lives for one test session spends less CPU compiling than
+# C2's code would save it (the suite's measurements: benchmarks/README.md).
 C1_ALONE = "-XX:TieredStopAtLevel=1"  # the JIT option of every short-lived JVM the tests start
 SHARED_SERVER = {"class_data_sharing": False, "java_options": C1_ALONE}
 
@@ -104,10 +207,8 @@ def connect_state(tmp_path_factory) -> Path:
     pytest-xdist worker), stopped at the end.
 
     One server for every worker instead (in the controller's base temp dir, stopped by the
-    controller) cost 75-110 s less CPU per suite on 2 cores but took longer: 647 s of pytest
-    against 595 s with three workers, 702 s with four workers and four task threads (2026-11-26),
-    the workers' jobs queueing on the one JVM. Tried again on 2026-11-27: 470 s and 918 s of CPU, within
-    the spread of runs with one server per worker (428-534 s that day)."""
+    controller) saved CPU but not wall time: the workers' jobs queue on the one JVM
+    (benchmarks/README.md)."""
     from resources.spark_connect import SparkConnectServer
 
     state = tmp_path_factory.mktemp("spark-connect")

@@ -8,8 +8,7 @@ line and field.
 
 The commands that only read the repository start together, as one module fixture (``read_only``),
 and each test waits for its own: most of a command's wall time is Dagster starting one code server
-after another and waiting on it, so run one after another they took about 190 s, together about
-a third of that on 2 cores.
+after another and waiting on it, so together they take a fraction of their time one after another.
 """
 
 from __future__ import annotations

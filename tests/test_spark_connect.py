@@ -18,8 +18,8 @@ from resources.spark_connect import SparkConnectServer, _alive, archive_key
 from tests.conftest import C1_ALONE
 
 # The servers of these tests answer a query or two each: C1 alone compiles what they run, and the
-# life cycle is the same. A start and one query took 11.3 CPU-seconds instead of 17.8 (2026-11-27,
-# 2 cores); these tests start seven.
+# life cycle is the same, for about a third less CPU per start (benchmarks/README.md); these tests
+# start seven.
 QUICK = {"cores": 1, "driver_memory_gb": 1, "confs": {"spark.driver.extraJavaOptions": C1_ALONE}}
 
 

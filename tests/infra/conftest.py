@@ -1,5 +1,5 @@
-"""Each stage is synthesized once per test session (about 1 s for dev, 2.5 s for prod on an idle
-machine); tests read the recorded resources and never change them (they edit copies)."""
+"""Each stage is synthesized once per test session; tests read the recorded resources and never
+change them (they edit copies)."""
 
 from __future__ import annotations
 
