@@ -47,9 +47,11 @@ class PlatformEMRClient(PipesEMRClient):
     """``PipesEMRClient`` for one step on a transient cluster (``shared_cluster_id`` None) or on a
     shared cluster, bounded by ``deadline``, cleaning up after itself.
 
-    ``run`` keeps the parent's signature and result; ``job`` names the asset in errors,
-    ``client_token`` marks what this launch started (adopted by a retry), ``s3`` reads the
-    step's logs, waiting at most ``log_wait_seconds`` after a failure.
+    dagster-aws's ``run`` is kept; its hooks are overridden. ``client`` is the injected ``emr``
+    boto3 client; ``job`` names the asset in errors, ``client_token`` marks what this launch
+    started (adopted by a retry), ``s3`` reads the step's logs, waiting at most
+    ``log_wait_seconds`` after a failure; ``spot_discount`` prices the usage, set (``usage``)
+    when the metadata is extracted.
     """
 
     def __init__(
@@ -64,41 +66,27 @@ class PlatformEMRClient(PipesEMRClient):
         s3: Any,
         poll_interval: float,
         log_wait_seconds: float,
+        spot_discount: float = pricing.DEFAULT_SPOT_DISCOUNT,
     ):
         super().__init__(message_reader=message_reader, client=client, wait_for_s3_logs_seconds=0)
         self.shared_cluster_id = shared_cluster_id
         self.job, self.client_token, self.deadline, self.s3 = job, client_token, deadline, s3
         self.poll_interval, self.log_wait_seconds = poll_interval, log_wait_seconds
+        self.spot_discount = spot_discount
         self.cluster_id: str | None = None
         self.step_id: str | None = None
         self.step: dict[str, Any] | None = None
+        self.usage: Usage | None = None
+        self._started_at = time.monotonic()
+        self._stopped = False
 
-    def run(self, *, context, run_job_flow_params, extras=None) -> dg.PipesClientCompletedInvocation:
-        with dg.open_pipes_session(
-            context=context, message_reader=self.message_reader, context_injector=self.context_injector, extras=extras
-        ) as session:
-            request = self._request_with_pipes(session, run_job_flow_params)
-            try:
-                self._submit(context, session, request)
-                cluster = self._wait(context)
-                forward_logs(context, self._logs(wait_seconds=0, cluster=cluster))
-                metadata = {**self._extract_dagster_metadata({"Cluster": cluster}), **self._links(cluster)}
-                return dg.PipesClientCompletedInvocation(session, metadata=metadata)
-            except BaseException:  # failure, timeout, or the run terminated from the UI
-                if self.shared_cluster_id:
-                    with cleanup(context, f"cancel step {self.step_id or ''} on cluster {self.shared_cluster_id}"):
-                        self._adopt_unanswered(request)
-                        self._cancel_step(context)
-                raise
-            finally:
-                if not self.shared_cluster_id:
-                    with cleanup(context, f"terminate cluster {self.cluster_id or request.get('Name')}"):
-                        self._adopt_unanswered(request)
-                        if self.cluster_id:
-                            self._terminate_cluster(context)
+    def _enrich_params(self, session, params):
+        """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags.
 
-    def _request_with_pipes(self, session, params):
-        """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags."""
+        dagster-aws writes into the caller's dict, and only into ``Configurations`` (the
+        cluster's, which a step on a shared cluster cannot set): here the environment goes on
+        the step's ``spark-submit`` as ``spark.yarn.appMasterEnv`` confs.
+        """
         params = copy.deepcopy(params)
         env = [
             arg
@@ -114,8 +102,66 @@ class PlatformEMRClient(PipesEMRClient):
             ]
         return params
 
+    def _start(self, context, session, params) -> dict[str, Any]:
+        """Start the cluster (or add the step), unless an earlier attempt of this launch did.
+
+        Interrupted while the request was in flight, what it started is found by its name and
+        client token and stopped.
+        """
+        self._started_at = time.monotonic()
+        try:
+            self._submit(context, session, params)
+        except BaseException:
+            with cleanup(context, f"find what the request for {params['Steps'][0]['Name']} started"):
+                self._adopt_unanswered(params)
+            self._terminate(context, {})
+            raise
+        return {"JobFlowId": self.cluster_id, "StepIds": [self.step_id]}
+
+    def _add_log_readers(self, context, response) -> None:
+        """None: dagster-aws tails each step's logs in S3 while it runs; here they are read once, at the end."""
+
+    def _wait_for_completion(self, context, response) -> dict[str, Any]:
+        """``{"Cluster": ...}`` once the step completed. A transient cluster is then terminated;
+        on failure, timeout or interruption (the run terminated from the UI) the transient
+        cluster is terminated or the shared cluster's step cancelled, and :class:`SparkJobError`
+        raised."""
+        try:
+            cluster = self._wait(context)
+        except BaseException:
+            self._terminate(context, response)
+            raise
+        if not self.shared_cluster_id:
+            self._terminate(context, response)
+        return {"Cluster": cluster}
+
+    def _read_application_logs(self, context, session, response) -> None:
+        """The step's and the driver's logs, read once into the asset's log (no fixed wait, and a
+        cluster without ``containers/`` logs has none: no ``KeyError: 'Contents'``)."""
+        forward_logs(context, self._logs(wait_seconds=0, cluster=response["Cluster"]))
+
+    def _extract_dagster_metadata(self, response) -> dict[str, Any]:
+        """dagster-aws's metadata (cluster id, log URI, console), the step's links, and the usage
+        with its cost (:meth:`emr_platform.pricing.Usage.metadata`)."""
+        cluster = response["Cluster"]
+        self.usage = self.usage_of(time.monotonic() - self._started_at)
+        return {**super()._extract_dagster_metadata(response), **self._links(cluster), **self.usage.metadata()}
+
+    def _terminate(self, context, start_response) -> None:
+        """Terminate the transient cluster, or cancel the step on the shared cluster, unless it has
+        ended; a refusal is logged, never raised over the job's own error. Once per launch: the
+        stock ``run`` asks again after an interrupt this client has already handled."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.shared_cluster_id:
+            with cleanup(context, f"cancel step {self.step_id or ''} on cluster {self.shared_cluster_id}"):
+                self._cancel_step(context)
+        elif self.cluster_id:
+            with cleanup(context, f"terminate cluster {self.cluster_id}"):
+                self._terminate_cluster(context)
+
     def _submit(self, context, session, params) -> None:
-        """Start the cluster (or add the step), unless an earlier attempt of this launch did."""
         step_name = params["Steps"][0]["Name"]
         if self.shared_cluster_id:
             self.cluster_id = self.shared_cluster_id
@@ -184,8 +230,13 @@ class PlatformEMRClient(PipesEMRClient):
         """The cluster's description once the step completed; raises :class:`SparkJobError` when the
         step ends otherwise, or a transient cluster ends before it."""
         what = f"step {self.step_id}"
-        self.step = poll_until(self._poll_step, lambda step: step["Status"]["State"] in TERMINAL_STEP_STATES,
-                               self.deadline, self.poll_interval, what)
+        self.step = poll_until(
+            self._poll_step,
+            lambda step: step["Status"]["State"] in TERMINAL_STEP_STATES,
+            interval=self.poll_interval,
+            until=self.deadline.at,
+            timeout=lambda step: self.deadline.expired(what),
+        )
         state = self.step["Status"]["State"]
         if state == "COMPLETED":
             return self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
@@ -230,7 +281,7 @@ class PlatformEMRClient(PipesEMRClient):
             context.log.info(f"terminating cluster {self.cluster_id} ({state})")
             self.client.terminate_job_flows(JobFlowIds=[self.cluster_id])
 
-    def usage(self, wall_seconds: float, spot_discount: float) -> Usage:
+    def usage_of(self, wall_seconds: float) -> Usage:
         """Instance-seconds by ``<instance type>/<market>``, and per instance: a transient cluster's
         instances for their lifetime (each billed at least a minute); on a shared cluster, the
         step's duration times the cluster's instances divided by its step concurrency (an
@@ -264,7 +315,7 @@ class PlatformEMRClient(PipesEMRClient):
             job_seconds=step_seconds or wall_seconds,
             storage_gb_hours=storage,
             instance_seconds=dict(seconds),
-            spot_discount=spot_discount,
+            spot_discount=self.spot_discount,
             instances=tuple(instances),
             minimum_applies=not self.shared_cluster_id,
         )
@@ -287,7 +338,7 @@ class EmrClassicLauncher(EmrLauncher):
     substrate: ClassVar[str] = NAME
     settings: EmrClassicSettings
 
-    def run(self, context, job: SparkJob, submission: Submission) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
+    def pipes_client(self, context, job: SparkJob, submission: Submission) -> tuple[PlatformEMRClient, dict[str, Any]]:
         emr = submission.session.client("emr")
         shared = self.settings.mode == "shared"
         step = requests.step(
@@ -320,10 +371,9 @@ class EmrClassicLauncher(EmrLauncher):
             s3=submission.s3,
             poll_interval=self.settings.poll_interval_seconds,
             log_wait_seconds=self.settings.log_wait_seconds,
+            spot_discount=self.site.spot_discount,
         )
-        started = time.monotonic()
-        invocation = client.run(context=context, run_job_flow_params=request, extras=job.extras)
-        return invocation, client.usage(time.monotonic() - started, self.site.spot_discount)
+        return client, {"run_job_flow_params": request}
 
 
 def shared_cluster_id(emr: Any, name: str) -> str:

@@ -1,5 +1,6 @@
 """What both EMR launchers share: the launch itself (staging, client token, Pipes message
-reader, deadline), the one poll-until-terminal loop, log forwarding and cleanup."""
+reader, deadline, the substrate's Pipes client run as dagster-aws runs it), the one poll
+helper, log forwarding and cleanup."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import boto3
 import dagster as dg
@@ -49,23 +50,37 @@ class Deadline:
     def for_job(cls, job: SparkJob, substrate: str) -> Deadline:
         return cls(job, substrate, time.monotonic() + job.timeout_seconds)
 
-    def check(self, what: str) -> None:
-        """Raises :class:`SparkJobError` once the job's ``timeout_seconds`` have passed."""
-        if time.monotonic() > self.at:
-            raise SparkJobError(self.substrate, self.job, f"{what} did not end within {self.job.timeout_seconds} s")
+    def expired(self, what: str) -> SparkJobError:
+        """The error of ``what`` still running once the job's ``timeout_seconds`` have passed."""
+        return SparkJobError(self.substrate, self.job, f"{what} did not end within {self.job.timeout_seconds} s")
 
 
-def poll_until(poll: Callable[[], T], done: Callable[[T], bool], deadline: Deadline, interval: float, what: str) -> T:
+def poll_until(
+    poll: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    interval: float,
+    until: float,
+    timeout: Callable[[T], BaseException] | None = None,
+    waiting: Callable[[T], None] = lambda result: None,
+) -> T:
     """``poll()`` every ``interval`` seconds until ``done(result)``; returns that result.
 
-    Bounded only by ``deadline`` (no boto waiter's 30-minute cap): raises
-    :class:`SparkJobError` once it has passed. ``poll`` may raise to stop early.
+    The one wait of the EMR launches and sessions (job runs, steps, clusters, applications,
+    sessions): bounded only by ``until`` (``time.monotonic()`` seconds; no boto waiter's
+    30-minute cap). Past it, raises ``timeout(last result)``, or returns the last result when
+    ``timeout`` is None. ``waiting(result)`` is told of each result that is not done (e.g. to
+    report progress); ``poll`` may raise to stop early.
     """
     while True:
         result = poll()
         if done(result):
             return result
-        deadline.check(what)
+        if time.monotonic() > until:
+            if timeout is None:
+                return result
+            raise timeout(result)
+        waiting(result)
         time.sleep(interval)
 
 
@@ -82,9 +97,22 @@ class Submission:
     deadline: Deadline
 
 
+class EmrPipesClient(Protocol):
+    """What :meth:`EmrLauncher.launch` needs of a substrate's Pipes client: dagster-aws's ``run``
+    (each launcher overrides its hooks, never ``run``) and the launch's usage, known once the
+    client has extracted its metadata."""
+
+    usage: Usage | None
+
+    def run(self, *, context: Any, extras: dict[str, Any] | None = None, **params: Any) -> dg.PipesClientCompletedInvocation: ...
+
+
 @dataclass(frozen=True)
 class EmrLauncher(SparkLauncher):
     """Base of the EMR launchers: the substrate's ``settings`` section and the stage's ``site``.
+
+    ``aws``, when given, is the boto3 session every client of a launch comes from (tests pass
+    one); None: a new session per launch, in the stage's region, from boto3's credential chain.
 
     Raises :class:`emr_platform.launcher.SparkJobError` when the job fails, times out or is
     interrupted, after stopping what the launch started (job run, cluster or step), with
@@ -94,13 +122,14 @@ class EmrLauncher(SparkLauncher):
 
     settings: SettingsModel
     site: Site
+    aws: boto3.session.Session | None = None
 
     @classmethod
     def create(cls, settings: SettingsModel, site: Site) -> EmrLauncher:
         return cls(settings=settings, site=site)
 
     def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]:
-        session = boto3.session.Session(region_name=self.site.platform.region)
+        session = self.aws or boto3.session.Session(region_name=self.site.platform.region)
         s3 = session.client("s3")
         deadline = Deadline.for_job(job, self.substrate)
         staged = artifacts.stage(s3, self.site.lake.artifacts_root, job.team, job.script)
@@ -110,14 +139,18 @@ class EmrLauncher(SparkLauncher):
         messages = prefixes.pipes_messages(self.site.lake, job.team, client_token)
         reader = FixedPrefixS3MessageReader(bucket=messages.bucket, key_prefix=messages.key, client=s3)
         submission = Submission(session, s3, staged, client_token, reader, deadline)
-        invocation, usage = self.run(context, job, submission)
-        return with_usage(invocation.get_results(), usage)
+        client, params = self.pipes_client(context, job, submission)
+        invocation = client.run(context=context, extras=job.extras, **params)
+        # The client put usage and cost on each materialization with its metadata; a launch for
+        # an op (an ad-hoc run) has none, and with_usage adds one to carry them.
+        return with_usage(invocation.get_results(), client.usage)
 
     @abstractmethod
-    def run(
+    def pipes_client(
         self, context: dg.AssetExecutionContext, job: SparkJob, submission: Submission
-    ) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
-        """Run the job through the substrate's Pipes client; its results and usage."""
+    ) -> tuple[EmrPipesClient, dict[str, Any]]:
+        """The substrate's Pipes client for this launch and the request its ``run`` takes
+        (``{"start_job_run_params": ...}`` or ``{"run_job_flow_params": ...}``)."""
 
 
 @contextlib.contextmanager

@@ -41,9 +41,10 @@ DASHBOARD_REFRESH_SECONDS = 55 * 60
 class PlatformEMRServerlessClient(PipesEMRServerlessClient):
     """``PipesEMRServerlessClient`` bounded by ``deadline``, cleaning up after itself.
 
-    ``run`` keeps the parent's signature and result; ``job`` names the asset in errors,
-    ``s3`` and ``logs_client`` read the driver's logs, ``log_wait_seconds`` bounds the wait for
-    them after a failure.
+    dagster-aws's ``run`` is kept; its hooks are overridden. ``client`` is the injected
+    ``emr-serverless`` boto3 client; ``job`` names the asset in errors; ``s3`` and
+    ``logs_client`` read the driver's logs, ``log_wait_seconds`` bounds the wait for them after
+    a failure; ``architecture`` prices the usage, set (``usage``) when the metadata is extracted.
     """
 
     def __init__(
@@ -57,41 +58,73 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
         s3: Any,
         logs_client: Any,
         log_wait_seconds: float,
+        architecture: str = "X86_64",
     ):
-        super().__init__(client=client, message_reader=message_reader, poll_interval=poll_interval)
+        super().__init__(
+            client=client,
+            message_reader=message_reader,
+            poll_interval=poll_interval,
+            dashboard_refresh_interval=DASHBOARD_REFRESH_SECONDS,
+        )
         self.job, self.deadline = job, deadline
         self.s3, self.logs_client, self.log_wait_seconds = s3, logs_client, log_wait_seconds
+        self.architecture = architecture
         self.job_run: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         self.dashboard_url: str | None = None
         self._described_application: dict[str, Any] | None = None
         self._dashboard_fetched_at: float | None = None
+        self._started_at = time.monotonic()
 
-    def run(self, *, context, start_job_run_params, extras=None) -> dg.PipesClientCompletedInvocation:
-        with dg.open_pipes_session(
-            context=context, message_reader=self.message_reader, context_injector=self.context_injector, extras=extras
-        ) as session:
-            request = self._request_with_pipes(context, session, start_job_run_params)
-            application_id, job_run_id = request["applicationId"], None
-            try:
-                job_run_id = self._start(context, request)["jobRunId"]
-                self.job_run = self._wait(context, application_id, job_run_id)
-                forward_logs(context, self._driver_logs(self.job_run, wait_seconds=0))
-                metadata = dict(self._extract_dagster_metadata({"jobRun": self.job_run}))
-                if self._refresh_dashboard(context, application_id, job_run_id, force=True):
-                    metadata["spark_ui"] = dg.MetadataValue.url(self.dashboard_url)
-                return dg.PipesClientCompletedInvocation(session, metadata=metadata)
-            except BaseException:  # failure, timeout, or the run terminated from the UI
-                with cleanup(context, f"cancel job run {job_run_id or '(started, id not yet known)'}"):
-                    # interrupted while start_job_run was in flight: find the job run by its client token
-                    job_run_id = job_run_id or self._find_job_run(application_id, request["clientToken"])
-                    if job_run_id:
-                        self._cancel_if_active(context, application_id, job_run_id)
-                raise
-
-    def _request_with_pipes(self, context, session, params) -> dict[str, Any]:
+    def _enrich_start_params(self, context, session, params) -> dict[str, Any]:
         """A copy of ``params`` with the Pipes environment on the driver and Dagster's tags
         (dagster-aws's enrichment, which would otherwise write into the caller's dict)."""
-        return self._enrich_start_params(context, session, copy.deepcopy(params))
+        return super()._enrich_start_params(context, session, copy.deepcopy(params))
+
+    def _start(self, context, params) -> dict[str, Any]:
+        """``start_job_run``; interrupted while it was in flight, the job run EMR may have started
+        is found by its client token and cancelled."""
+        self._started_at = time.monotonic()
+        try:
+            return super()._start(context, params)
+        except BaseException:
+            with cleanup(context, "cancel job run (started, id not yet known)"):
+                job_run_id = self._find_job_run(params["applicationId"], params["clientToken"])
+                if job_run_id:
+                    self._cancel_if_active(context, params["applicationId"], job_run_id)
+            raise
+
+    def _wait_for_completion(self, context, start_response) -> dict[str, Any]:
+        """``{"jobRun": ...}`` once it succeeded; on failure, timeout or interruption (the run
+        terminated from the UI) the job run is cancelled and :class:`SparkJobError` raised."""
+        application_id, job_run_id = start_response["applicationId"], start_response["jobRunId"]
+        try:
+            self.job_run = self._wait(context, application_id, job_run_id)
+        except BaseException:
+            self._terminate(context, start_response)
+            raise
+        self._refresh_dashboard(context, application_id, job_run_id, force=True)  # the completed run's Spark UI
+        return {"jobRun": self.job_run}
+
+    def _read_messages(self, context, session, response) -> None:
+        """Messages come from S3 during the run; the driver's logs are read once, now, into the asset's log."""
+        forward_logs(context, self._driver_logs(response["jobRun"], wait_seconds=0))
+
+    def _extract_dagster_metadata(self, response) -> dict[str, Any]:
+        """dagster-aws's metadata (application and job run id), the Spark UI, and the billed
+        usage with its cost (:meth:`emr_platform.pricing.Usage.metadata`)."""
+        job_run = response["jobRun"]
+        self.usage = usage(job_run, time.monotonic() - self._started_at, self.architecture)
+        metadata = dict(super()._extract_dagster_metadata(response))
+        if self.dashboard_url:
+            metadata["spark_ui"] = dg.MetadataValue.url(self.dashboard_url)
+        return {**metadata, **self.usage.metadata()}
+
+    def _terminate(self, context, start_response) -> None:
+        """Cancel the job run unless it has ended; a refusal is logged, never raised over the job's own error."""
+        job_run_id = start_response["jobRunId"]
+        with cleanup(context, f"cancel job run {job_run_id}"):
+            self._cancel_if_active(context, start_response["applicationId"], job_run_id)
 
     def _wait(self, context, application_id: str, job_run_id: str) -> dict[str, Any]:
         """The job run once it left the active states; raises :class:`SparkJobError` unless it succeeded."""
@@ -101,12 +134,13 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
                 self._refresh_dashboard(context, application_id, job_run_id)
             return job_run
 
+        what = f"job run {job_run_id}"
         job_run = poll_until(
             poll,
             lambda run: run["state"] not in ACTIVE_JOB_RUN_STATES,
-            self.deadline,
-            self.poll_interval,
-            f"job run {job_run_id}",
+            interval=self.poll_interval,
+            until=self.deadline.at,
+            timeout=lambda run: self.deadline.expired(what),
         )
         state = job_run["state"]
         if state == "SUCCESS":
@@ -123,7 +157,8 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
     def _refresh_dashboard(self, context, application_id: str, job_run_id: str, force: bool = False) -> bool:
         """Fetch the job run's Spark UI URL (``GetDashboardForJobRun``) once, again when it is about to
         expire, or now if ``force``; logs it. False when EMR Serverless gives none (never fatal)."""
-        fresh = self._dashboard_fetched_at and time.monotonic() - self._dashboard_fetched_at < DASHBOARD_REFRESH_SECONDS
+        age = time.monotonic() - (self._dashboard_fetched_at or 0.0)
+        fresh = self._dashboard_fetched_at is not None and age < (self.dashboard_refresh_interval or float("inf"))
         if fresh and not force:
             return True
         try:
@@ -180,7 +215,7 @@ class EmrServerlessLauncher(EmrLauncher):
     substrate: ClassVar[str] = NAME
     settings: EmrServerlessSettings
 
-    def run(self, context, job: SparkJob, submission: Submission) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
+    def pipes_client(self, context, job: SparkJob, submission: Submission) -> tuple[PlatformEMRServerlessClient, dict[str, Any]]:
         session = submission.session
         emr = session.client("emr-serverless")
         application_id = discovery.serverless_application_id(self.site, job.team, emr_serverless=emr)
@@ -207,10 +242,9 @@ class EmrServerlessLauncher(EmrLauncher):
             s3=submission.s3,
             logs_client=session.client("logs"),
             log_wait_seconds=self.settings.log_wait_seconds,
+            architecture=self.settings.architecture,
         )
-        started = time.monotonic()
-        invocation = client.run(context=context, start_job_run_params=request, extras=job.extras)
-        return invocation, usage(client.job_run, time.monotonic() - started, self.settings.architecture)
+        return client, {"start_job_run_params": request}
 
 
 def usage(job_run: dict[str, Any], wall_seconds: float, architecture: str = "X86_64") -> Usage:

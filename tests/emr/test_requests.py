@@ -75,7 +75,7 @@ def test_the_pipes_clients_leave_the_callers_request_unchanged(tmp_path):
                 context=context, message_reader=dg.PipesTempFileMessageReader(), context_injector=dg.PipesEnvContextInjector()
             ) as pipes:
                 enriched.append(
-                    (classic._request_with_pipes(pipes, job_flow), serverless._request_with_pipes(context, pipes, start))
+                    (classic._enrich_params(pipes, job_flow), serverless._enrich_start_params(context, pipes, start))
                 )
         return dg.MaterializeResult()
 
@@ -160,7 +160,7 @@ def test_dagster_run_tags_go_on_a_job_flow_whether_or_not_it_has_tags(tmp_path):
         with dg.open_pipes_session(
             context=context, message_reader=dg.PipesTempFileMessageReader(), context_injector=dg.PipesEnvContextInjector()
         ) as pipes:
-            enriched.append(classic._request_with_pipes(pipes, untagged))
+            enriched.append(classic._enrich_params(pipes, untagged))
         return dg.MaterializeResult()
 
     assert dg.materialize([probe]).success
