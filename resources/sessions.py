@@ -106,8 +106,8 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
     import boto3  # the EMR modules only here: a local session starts without them
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from emr_platform import discovery
-    from resources.emr import requests
+    from resources.emr.launch import DiscoveryError
+    from resources.emr.serverless import execution_role_arn, serverless_application_id, session_start_params
 
     session = boto3.session.Session(region_name=config.platform.region)
     client = session.client("emr-serverless")
@@ -116,17 +116,17 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
     started = time.monotonic()
     deadline = started + START_TIMEOUT_SECONDS
     try:
-        application_id = discovery.serverless_application_id(config, team, emr_serverless=client)
+        application_id = serverless_application_id(config, team, emr_serverless=client)
         opened.application_id = application_id
         _ready_application(client, application_id, settings.poll_interval_seconds, deadline, progress)
-        request = requests.session_start_params(
+        request = session_start_params(
             settings,
             site_of(config),
             team,
             config.job_sizes[config.team(team).job_size],
             user=user,
             application_id=application_id,
-            execution_role_arn=discovery.execution_role_arn(config, team, iam=session.client("iam")),
+            execution_role_arn=execution_role_arn(config, team, iam=session.client("iam")),
             client_token=str(uuid.uuid4()),
             heartbeat=time.time(),
         )
@@ -134,7 +134,7 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
         raise SessionError(f"EMR Serverless: {_aws_error(exc)}") from None
     except BotoCoreError as exc:
         raise SessionError(f"AWS: {exc}; check your network and AWS credentials") from None
-    except discovery.DiscoveryError as exc:
+    except DiscoveryError as exc:
         raise SessionError(f"{exc}") from None
     try:
         started_session = client.start_session(**request)

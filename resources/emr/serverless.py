@@ -1,37 +1,66 @@
 """``EmrServerlessLauncher``: a job run on the team's EMR Serverless application, through
-dagster-aws's ``PipesEMRServerlessClient``.
+dagster-aws's ``PipesEMRServerlessClient`` (its ``run`` kept, its hooks overridden; the
+defects of dagster-aws this fixes, each with its regression test: docs/emr.md). Also here,
+as the rest of what this platform asks of EMR Serverless: finding the team's application and
+execution role, the ``start_job_run`` and ``start_session`` requests, the driver's logs, the
+job runs and sessions the orphan sensor stops, and a job run's Spark UI.
 
-What the subclass changes in dagster-aws 0.29 (each has a regression test in tests/emr):
-the wait is bounded by the asset's timeout and any failure, timeout or interruption
-cancels the job run; a failed job run surfaces its driver's stderr tail; the caller's
-request is never mutated; the request carries a client token; job runs are tagged with
-team, asset, substrate, stage and run id; billed usage becomes metadata; messages come
-from S3 and driver logs are read once at the end (no fixed waits).
+Driver logs (AWS docs, "Storing logs" for EMR Serverless): in S3 at
+``<logUri>/applications/<app>/jobs/<job run>/SPARK_DRIVER/{stdout,stderr}.gz``; in CloudWatch,
+group from the job run, stream ``/applications/<app>/jobs/<job run>/SPARK_DRIVER/{stdout,stderr}``.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import shlex
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import boto3
 import dagster as dg
+from botocore.exceptions import ClientError
 from dagster_aws.pipes import PipesEMRServerlessClient
 
-from emr_platform import discovery, tags
-from emr_platform.launcher import SparkJob, SparkJobError
+from emr_platform import naming, tags
+from emr_platform.launcher import Site, SparkJob, SparkJobError
+from emr_platform.naming import StageLike
 from emr_platform.pricing import Usage
+from emr_platform.settings import JobSize
+from emr_platform.substrates.descriptor import Orphan
 from emr_platform.substrates.emr_serverless import (
     ACTIVE_JOB_RUN_STATES,
+    ACTIVE_SESSION_STATES,
     FAILED_JOB_RUN_STATES,
     NAME,
     STARTABLE_APPLICATION_STATES,
+    USABLE_APPLICATION_STATES,
     EmrServerlessSettings,
+    session_orphan_reason,
+    supports_sessions,
 )
-from resources.emr import logs, requests
-from resources.emr.launch import Deadline, EmrLauncher, Submission, cleanup, failure_tail, forward_logs, poll_until
-
+from resources.emr.launch import (
+    Deadline,
+    DiscoveryError,
+    EmrLauncher,
+    Submission,
+    cleanup,
+    client_of,
+    conf_args,
+    failure_tail,
+    forward_logs,
+    job_tags,
+    log_uri,
+    poll_until,
+    read_cloudwatch_text,
+    read_s3_text,
+    spark_confs,
+    team_parameter,
+    wait_for,
+)
 
 # GetDashboardForJobRun's URL is valid for one hour ("GetDashboardForJobRun", EMR Serverless
 # API reference, read 2026-11-26): refreshed a little before it expires.
@@ -180,7 +209,7 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
     def _driver_logs(self, job_run: dict[str, Any], wait_seconds: float) -> dict[str, str]:
         found = {}
         for stream in ("stdout", "stderr"):
-            text = logs.serverless_driver_log(
+            text = serverless_driver_log(
                 self.s3, self.logs_client, job_run, stream, wait_seconds, application=self._application(job_run)
             )
             if text is not None:
@@ -218,17 +247,17 @@ class EmrServerlessLauncher(EmrLauncher):
     def pipes_client(self, context, job: SparkJob, submission: Submission) -> tuple[PlatformEMRServerlessClient, dict[str, Any]]:
         session = submission.session
         emr = session.client("emr-serverless")
-        application_id = discovery.serverless_application_id(self.site, job.team, emr_serverless=emr)
+        application_id = serverless_application_id(self.site, job.team, emr_serverless=emr)
         state = emr.get_application(applicationId=application_id)["application"]["state"]
         if state in STARTABLE_APPLICATION_STATES:
             context.log.info(f"starting EMR Serverless application {application_id} ({state})")
             emr.start_application(applicationId=application_id)
-        request = requests.serverless_start_params(
+        request = serverless_start_params(
             self.settings,
             self.site,
             job,
             application_id=application_id,
-            execution_role_arn=discovery.execution_role_arn(self.site, job.team, iam=session.client("iam")),
+            execution_role_arn=execution_role_arn(self.site, job.team, iam=session.client("iam")),
             script_uri=submission.staged.script_uri,
             py_files_uri=submission.staged.py_files_uri,
             client_token=submission.client_token,
@@ -246,6 +275,14 @@ class EmrServerlessLauncher(EmrLauncher):
         )
         return client, {"start_job_run_params": request}
 
+    @classmethod
+    def find_orphans(cls, ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
+        return find_orphans(ended, stage, region)
+
+    @classmethod
+    def stop_orphan(cls, orphan: Orphan, region: str) -> dict[str, Any]:
+        return stop_orphan(orphan, region)
+
 
 def usage(job_run: dict[str, Any], wall_seconds: float, architecture: str = "X86_64") -> Usage:
     """Usage of a finished job run from its ``billedResourceUtilization`` (AWS rounds it up to
@@ -261,3 +298,207 @@ def usage(job_run: dict[str, Any], wall_seconds: float, architecture: str = "X86
         billed=bool(billed),
         architecture=architecture,
     )
+
+
+def serverless_application_id(
+    config: StageLike, team: str, emr_serverless: Any | None = None, ssm: Any | None = None
+) -> str:
+    """ID of the team's EMR Serverless application, found by its name, else by its SSM parameter.
+
+    Raises ``DiscoveryError`` if neither exists.
+    """
+    name = naming.serverless_application(config, team)
+    client = client_of("emr-serverless", config, emr_serverless)
+    for page in client.get_paginator("list_applications").paginate():
+        for application in page["applications"]:
+            if application["name"] == name and application["state"] in USABLE_APPLICATION_STATES:
+                return application["id"]
+    try:
+        return team_parameter(config, team, "application-id", ssm)
+    except DiscoveryError as exc:
+        raise DiscoveryError(f"no usable EMR Serverless application named {name}, and {exc}") from None
+
+
+def execution_role_arn(config: StageLike, team: str, iam: Any | None = None, ssm: Any | None = None) -> str:
+    """ARN of the IAM role the team's EMR Serverless job runs assume (``iam get-role`` by name, else SSM)."""
+    name = naming.serverless_execution_role(config, team)
+    try:
+        return client_of("iam", config, iam).get_role(RoleName=name)["Role"]["Arn"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NoSuchEntity":
+            raise
+    try:
+        return team_parameter(config, team, "execution-role-arn", ssm)
+    except DiscoveryError as exc:
+        raise DiscoveryError(f"no IAM role named {name}, and {exc}") from None
+
+
+# start_job_run refuses executionTimeoutMinutes below 5
+MIN_SERVERLESS_TIMEOUT_MINUTES = 5
+
+
+def serverless_start_params(
+    settings: EmrServerlessSettings,
+    site: Site,
+    job: SparkJob,
+    *,
+    application_id: str,
+    execution_role_arn: str,
+    script_uri: str,
+    py_files_uri: str,
+    client_token: str,
+) -> dict[str, Any]:
+    """``start_job_run`` request of ``job`` on the team's application."""
+    submit = ["--py-files", py_files_uri, *conf_args(spark_confs(job.size))]
+    monitoring: dict[str, Any] = {
+        "s3MonitoringConfiguration": {"logUri": log_uri(site, job.team, NAME)},
+    }
+    if settings.cloudwatch_logging:
+        monitoring["cloudWatchLoggingConfiguration"] = {
+            "enabled": True,
+            "logGroupName": naming.log_group(site, job.team),
+        }
+    return {
+        "applicationId": application_id,
+        "clientToken": client_token,
+        "executionRoleArn": execution_role_arn,
+        "name": job.name,
+        "jobDriver": {"sparkSubmit": {"entryPoint": script_uri, "sparkSubmitParameters": shlex.join(submit)}
+                      | ({"entryPointArguments": list(job.args)} if job.args else {})},
+        "configurationOverrides": {"monitoringConfiguration": monitoring},
+        "tags": job_tags(job, client_token),
+        "executionTimeoutMinutes": max(MIN_SERVERLESS_TIMEOUT_MINUTES, math.ceil(job.timeout_seconds / 60)),
+    }
+
+
+def session_start_params(
+    settings: EmrServerlessSettings,
+    site: Site,
+    team: str,
+    size: JobSize,
+    *,
+    user: str,
+    application_id: str,
+    execution_role_arn: str,
+    client_token: str,
+    heartbeat: float,
+) -> dict[str, Any]:
+    """``start_session`` request of a Spark Connect session of ``team`` opened by ``user``.
+
+    The session gets the job size's Spark properties (``spark-defaults``), ends after
+    ``settings.session_idle_timeout_minutes`` without a query, and is tagged team, user, stage,
+    substrate, ``managed-by`` and the owner's first heartbeat (epoch seconds; see
+    :data:`emr_platform.tags.HEARTBEAT`).
+    """
+    session_tags = {
+        tags.TEAM: team,
+        tags.USER: user,
+        tags.STAGE: site.stage,
+        tags.SUBSTRATE: NAME,
+        tags.MANAGED_BY[0]: tags.MANAGED_BY[1],
+        tags.HEARTBEAT: str(int(heartbeat)),
+    }
+    return {
+        "applicationId": application_id,
+        "clientToken": client_token,
+        "executionRoleArn": execution_role_arn,
+        "name": f"{team} {user}"[:256],
+        "idleTimeoutMinutes": settings.session_idle_timeout_minutes,
+        "configurationOverrides": {
+            "runtimeConfiguration": [{"classification": "spark-defaults", "properties": spark_confs(size)}]
+        },
+        "tags": session_tags,
+    }
+
+
+def monitoring_configuration(application: dict[str, Any], job_run: dict[str, Any]) -> dict[str, Any]:
+    """Where a job run's logs go: the application's ``monitoringConfiguration`` (set by infra)
+    overridden, section by section and key by key, by the job run's ``configurationOverrides``,
+    as EMR Serverless merges them ("Logging", EMR Serverless user guide, read 2026-11-26)."""
+    merged: dict[str, Any] = {}
+    base = application.get("monitoringConfiguration") or {}
+    override = (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration") or {}
+    for section in set(base) | set(override):
+        merged[section] = {**(base.get(section) or {}), **(override.get(section) or {})}
+    return merged
+
+
+def serverless_driver_log(
+    s3: Any, logs: Any, job_run: dict[str, Any], stream: str, wait_seconds: float, application: dict[str, Any] | None = None
+) -> str | None:
+    """``stream`` (``stdout`` or ``stderr``) of a job run's Spark driver, from S3 else CloudWatch;
+    ``application`` is the job run's application as ``get_application`` describes it."""
+    app, job = job_run["applicationId"], job_run["jobRunId"]
+    monitoring = monitoring_configuration(application or {}, job_run)
+    log_uri = (monitoring.get("s3MonitoringConfiguration") or {}).get("logUri")
+    cloudwatch = monitoring.get("cloudWatchLoggingConfiguration") or {}
+    path = f"applications/{app}/jobs/{job}/SPARK_DRIVER/{stream}"
+
+    def read() -> str | None:
+        text = read_s3_text(s3, f"{log_uri.rstrip('/')}/{path}.gz") if log_uri else None
+        if text is None and cloudwatch.get("enabled"):
+            group = cloudwatch.get("logGroupName") or "/aws/emr-serverless"
+            text = read_cloudwatch_text(logs, group, cloudwatch.get("logStreamNamePrefix", "") + "/" + path)
+        return text
+
+    return wait_for(read, wait_seconds)
+
+
+def _session_orphans(client: Any, application_id: str, stage: str) -> list[Orphan]:
+    found = []
+    states = list(ACTIVE_SESSION_STATES)
+    now = time.time()
+    for page in client.get_paginator("list_sessions").paginate(applicationId=application_id, states=states):
+        for summary in page["sessions"]:
+            session = client.get_session(applicationId=application_id, sessionId=summary["sessionId"])["session"]
+            session_tags = session.get("tags", {})
+            reason = tags.platform_session(session_tags, stage) and session_orphan_reason(session, now)
+            if reason:
+                found.append(
+                    Orphan("session", summary["sessionId"], session_tags[tags.TEAM], "-", application_id, reason=reason)
+                )
+    return found
+
+
+def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
+    """Active job runs of ``stage`` tagged by the platform whose Dagster run has ``ended``, and the
+    platform's Spark Connect sessions of ``stage`` that :func:`session_orphan_reason` condemns."""
+    found = []
+    client = boto3.client("emr-serverless", region_name=region)
+    for page in client.get_paginator("list_applications").paginate():
+        for application in page["applications"]:
+            if supports_sessions(application.get("releaseLabel") or "emr-0.0.0"):
+                found += _session_orphans(client, application["id"], stage)
+            states = [s for s in ACTIVE_JOB_RUN_STATES if s != "CANCELLING"]
+            runs = client.get_paginator("list_job_runs").paginate(applicationId=application["id"], states=states)
+            for run_page in runs:
+                for summary in run_page["jobRuns"]:
+                    job_run = client.get_job_run(applicationId=application["id"], jobRunId=summary["id"])["jobRun"]
+                    run_tags = job_run.get("tags", {})
+                    if tags.platform_run(run_tags, stage) and ended(run_tags[tags.RUN_ID]):
+                        found.append(
+                            Orphan("job-run", summary["id"], run_tags[tags.TEAM], run_tags[tags.RUN_ID], application["id"])
+                        )
+    return found
+
+
+def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
+    """Cancel the orphaned job run, or terminate the orphaned session."""
+    client = boto3.client("emr-serverless", region_name=region)
+    if orphan.kind == "session":
+        return client.terminate_session(applicationId=orphan.parent_id, sessionId=orphan.id)
+    return client.cancel_job_run(applicationId=orphan.parent_id, jobRunId=orphan.id)
+
+
+def spark_ui_url(job: SparkJob, client_token: str, region: str) -> str | None:
+    """The Spark UI of an EMR Serverless job run of ``job`` (found by its client token), else None."""
+    if job.tags[tags.SUBSTRATE] != NAME:
+        return None
+    client = boto3.client("emr-serverless", region_name=region)
+    for page in client.get_paginator("list_applications").paginate():
+        for application in page["applications"]:
+            for run in client.list_job_runs(applicationId=application["id"], maxResults=50)["jobRuns"]:
+                detail = client.get_job_run(applicationId=application["id"], jobRunId=run["id"])["jobRun"]
+                if detail.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
+                    return client.get_dashboard_for_job_run(applicationId=application["id"], jobRunId=run["id"])["url"]
+    return None
