@@ -413,11 +413,32 @@ class EmrClassicLauncher(EmrLauncher):
 
     @classmethod
     def find_orphans(cls, ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-        return find_orphans(ended, stage, region)
+        """Active clusters of ``stage`` tagged by the platform whose Dagster run has ``ended``, and
+        pending or running steps (on any active cluster) named by a launch whose run has ended."""
+        found = []
+        emr = boto3.client("emr", region_name=region)
+        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_CLUSTER_STATES)):
+            for summary in page["Clusters"]:
+                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+                cluster_tags = {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}
+                if tags.platform_run(cluster_tags, stage) and ended(cluster_tags[tags.RUN_ID]):
+                    found.append(Orphan("cluster", summary["Id"], cluster_tags[tags.TEAM], cluster_tags[tags.RUN_ID]))
+                    continue
+                steps = emr.get_paginator("list_steps").paginate(ClusterId=summary["Id"], StepStates=list(ACTIVE_STEP_STATES))
+                for step_page in steps:
+                    for step in step_page["Steps"]:
+                        marks = step_run_id(step["Name"])
+                        if marks and ended(marks[1]):
+                            found.append(Orphan("step", step["Id"], marks[0], marks[1], summary["Id"]))
+        return found
 
     @classmethod
     def stop_orphan(cls, orphan: Orphan, region: str) -> dict[str, Any]:
-        return stop_orphan(orphan, region)
+        """Terminate the orphaned cluster, or cancel the orphaned step."""
+        emr = boto3.client("emr", region_name=region)
+        if orphan.kind == "cluster":
+            return emr.terminate_job_flows(JobFlowIds=[orphan.id])
+        return emr.cancel_steps(ClusterId=orphan.parent_id, StepIds=[orphan.id], StepCancellationOption="SEND_INTERRUPT")
 
 
 def shared_cluster_id(emr: Any, name: str) -> str:
@@ -564,32 +585,3 @@ def step_logs(s3: Any, log_uri: str, cluster_id: str, step_id: str, wait_seconds
                 if text is not None:
                     found[f"driver {name.removesuffix('.gz')}"] = text
     return found
-
-
-def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-    """Active clusters of ``stage`` tagged by the platform whose Dagster run has ``ended``, and
-    pending or running steps (on any active cluster) named by a launch whose run has ended."""
-    found = []
-    emr = boto3.client("emr", region_name=region)
-    for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_CLUSTER_STATES)):
-        for summary in page["Clusters"]:
-            cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-            cluster_tags = {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}
-            if tags.platform_run(cluster_tags, stage) and ended(cluster_tags[tags.RUN_ID]):
-                found.append(Orphan("cluster", summary["Id"], cluster_tags[tags.TEAM], cluster_tags[tags.RUN_ID]))
-                continue
-            steps = emr.get_paginator("list_steps").paginate(ClusterId=summary["Id"], StepStates=list(ACTIVE_STEP_STATES))
-            for step_page in steps:
-                for step in step_page["Steps"]:
-                    marks = step_run_id(step["Name"])
-                    if marks and ended(marks[1]):
-                        found.append(Orphan("step", step["Id"], marks[0], marks[1], summary["Id"]))
-    return found
-
-
-def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
-    """Terminate the orphaned cluster, or cancel the orphaned step."""
-    emr = boto3.client("emr", region_name=region)
-    if orphan.kind == "cluster":
-        return emr.terminate_job_flows(JobFlowIds=[orphan.id])
-    return emr.cancel_steps(ClusterId=orphan.parent_id, StepIds=[orphan.id], StepCancellationOption="SEND_INTERRUPT")

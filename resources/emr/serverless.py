@@ -16,7 +16,7 @@ import copy
 import math
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -65,6 +65,9 @@ from resources.emr.launch import (
 # GetDashboardForJobRun's URL is valid for one hour ("GetDashboardForJobRun", EMR Serverless
 # API reference, read 2026-11-26): refreshed a little before it expires.
 DASHBOARD_REFRESH_SECONDS = 55 * 60
+# What may still be cancelled: active, and not already being cancelled.
+STOPPABLE_JOB_RUN_STATES = tuple(state for state in ACTIVE_JOB_RUN_STATES if state != "CANCELLING")
+SPARK_UI_SEARCH_RUNS = 50  # an ad-hoc run's job run is among the latest of its application
 
 
 class PlatformEMRServerlessClient(PipesEMRServerlessClient):
@@ -219,17 +222,14 @@ class PlatformEMRServerlessClient(PipesEMRServerlessClient):
 
     def _find_job_run(self, application_id: str, client_token: str) -> str | None:
         """The active job run of ``application_id`` tagged with ``client_token``, if any."""
-        states = [state for state in ACTIVE_JOB_RUN_STATES if state != "CANCELLING"]
-        for page in self.client.get_paginator("list_job_runs").paginate(applicationId=application_id, states=states):
-            for summary in page["jobRuns"]:
-                job_run = self.client.get_job_run(applicationId=application_id, jobRunId=summary["id"])["jobRun"]
-                if job_run.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
-                    return summary["id"]
+        for job_run in job_runs(self.client, application_id, STOPPABLE_JOB_RUN_STATES):
+            if job_run.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
+                return job_run["id"]
         return None
 
     def _cancel_if_active(self, context, application_id: str, job_run_id: str) -> None:
         state = self.client.get_job_run(applicationId=application_id, jobRunId=job_run_id)["jobRun"]["state"]
-        if state in ACTIVE_JOB_RUN_STATES and state != "CANCELLING":
+        if state in STOPPABLE_JOB_RUN_STATES:
             context.log.warning(f"cancelling EMR Serverless job run {job_run_id} ({state})")
             self.client.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
 
@@ -277,11 +277,29 @@ class EmrServerlessLauncher(EmrLauncher):
 
     @classmethod
     def find_orphans(cls, ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-        return find_orphans(ended, stage, region)
+        """Active job runs of ``stage`` tagged by the platform whose Dagster run has ``ended``, and the
+        platform's Spark Connect sessions of ``stage`` that :func:`session_orphan_reason` condemns."""
+        found = []
+        client = boto3.client("emr-serverless", region_name=region)
+        for page in client.get_paginator("list_applications").paginate():
+            for application in page["applications"]:
+                if supports_sessions(application.get("releaseLabel") or "emr-0.0.0"):
+                    found += _session_orphans(client, application["id"], stage)
+                for job_run in job_runs(client, application["id"], STOPPABLE_JOB_RUN_STATES):
+                    run_tags = job_run.get("tags", {})
+                    if tags.platform_run(run_tags, stage) and ended(run_tags[tags.RUN_ID]):
+                        found.append(
+                            Orphan("job-run", job_run["id"], run_tags[tags.TEAM], run_tags[tags.RUN_ID], application["id"])
+                        )
+        return found
 
     @classmethod
     def stop_orphan(cls, orphan: Orphan, region: str) -> dict[str, Any]:
-        return stop_orphan(orphan, region)
+        """Cancel the orphaned job run, or terminate the orphaned session."""
+        client = boto3.client("emr-serverless", region_name=region)
+        if orphan.kind == "session":
+            return client.terminate_session(applicationId=orphan.parent_id, sessionId=orphan.id)
+        return client.cancel_job_run(applicationId=orphan.parent_id, jobRunId=orphan.id)
 
 
 def usage(job_run: dict[str, Any], wall_seconds: float, architecture: str = "X86_64") -> Usage:
@@ -460,45 +478,29 @@ def _session_orphans(client: Any, application_id: str, stage: str) -> list[Orpha
     return found
 
 
-def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-    """Active job runs of ``stage`` tagged by the platform whose Dagster run has ``ended``, and the
-    platform's Spark Connect sessions of ``stage`` that :func:`session_orphan_reason` condemns."""
-    found = []
-    client = boto3.client("emr-serverless", region_name=region)
-    for page in client.get_paginator("list_applications").paginate():
-        for application in page["applications"]:
-            if supports_sessions(application.get("releaseLabel") or "emr-0.0.0"):
-                found += _session_orphans(client, application["id"], stage)
-            states = [s for s in ACTIVE_JOB_RUN_STATES if s != "CANCELLING"]
-            runs = client.get_paginator("list_job_runs").paginate(applicationId=application["id"], states=states)
-            for run_page in runs:
-                for summary in run_page["jobRuns"]:
-                    job_run = client.get_job_run(applicationId=application["id"], jobRunId=summary["id"])["jobRun"]
-                    run_tags = job_run.get("tags", {})
-                    if tags.platform_run(run_tags, stage) and ended(run_tags[tags.RUN_ID]):
-                        found.append(
-                            Orphan("job-run", summary["id"], run_tags[tags.TEAM], run_tags[tags.RUN_ID], application["id"])
-                        )
-    return found
-
-
-def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
-    """Cancel the orphaned job run, or terminate the orphaned session."""
-    client = boto3.client("emr-serverless", region_name=region)
-    if orphan.kind == "session":
-        return client.terminate_session(applicationId=orphan.parent_id, sessionId=orphan.id)
-    return client.cancel_job_run(applicationId=orphan.parent_id, jobRunId=orphan.id)
-
-
 def spark_ui_url(job: SparkJob, client_token: str, region: str) -> str | None:
-    """The Spark UI of an EMR Serverless job run of ``job`` (found by its client token), else None."""
+    """The Spark UI of an EMR Serverless job run of ``job`` (found by its client token among the
+    latest job runs of each application), else None."""
     if job.tags[tags.SUBSTRATE] != NAME:
         return None
     client = boto3.client("emr-serverless", region_name=region)
     for page in client.get_paginator("list_applications").paginate():
         for application in page["applications"]:
-            for run in client.list_job_runs(applicationId=application["id"], maxResults=50)["jobRuns"]:
-                detail = client.get_job_run(applicationId=application["id"], jobRunId=run["id"])["jobRun"]
-                if detail.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
-                    return client.get_dashboard_for_job_run(applicationId=application["id"], jobRunId=run["id"])["url"]
+            for job_run in job_runs(client, application["id"], limit=SPARK_UI_SEARCH_RUNS):
+                if job_run.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
+                    return client.get_dashboard_for_job_run(applicationId=application["id"], jobRunId=job_run["id"])["url"]
     return None
+
+
+def job_runs(client: Any, application_id: str, states: Sequence[str] = (), limit: int | None = None) -> Iterator[dict[str, Any]]:
+    """The job runs of ``application_id`` (in ``states``, if given; the latest ``limit``, if given),
+    each as ``get_job_run`` describes it (``list_job_runs`` gives no tags) plus its ``id``."""
+    kwargs: dict[str, Any] = {"applicationId": application_id} | ({"states": list(states)} if states else {})
+    if limit is not None:
+        pages = [client.list_job_runs(**kwargs, maxResults=limit)]
+    else:
+        pages = client.get_paginator("list_job_runs").paginate(**kwargs)
+    for page in pages:
+        for summary in page["jobRuns"]:
+            job_run = client.get_job_run(applicationId=application_id, jobRunId=summary["id"])["jobRun"]
+            yield {**job_run, "id": summary["id"]}
