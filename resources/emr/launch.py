@@ -95,10 +95,10 @@ def poll_until(
     """``poll()`` every ``interval`` seconds until ``done(result)``; returns that result.
 
     The one wait of the EMR launches and sessions (job runs, steps, clusters, applications,
-    sessions): bounded only by ``until`` (``time.monotonic()`` seconds; no boto waiter's
-    30-minute cap). Past it, raises ``timeout(last result)``, or returns the last result when
-    ``timeout`` is None. ``waiting(result)`` is told of each result that is not done (e.g. to
-    report progress); ``poll`` may raise to stop early.
+    sessions, logs not yet written): bounded only by ``until`` (``time.monotonic()`` seconds;
+    no boto waiter's 30-minute cap). Past it, raises ``timeout(last result)``, or returns the
+    last result when ``timeout`` is None. ``waiting(result)`` is told of each result that is
+    not done (e.g. to report progress); ``poll`` may raise to stop early.
     """
     while True:
         result = poll()
@@ -337,12 +337,9 @@ def read_cloudwatch_text(logs: Any, group: str, stream: str) -> str | None:
 
 def wait_for(read: Callable[[], str | None], wait_seconds: float) -> str | None:
     """``read()`` until it returns text or ``wait_seconds`` have passed; None if it never did."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        text = read()
-        if text is not None or time.monotonic() >= deadline:
-            return text
-        time.sleep(LOG_POLL_SECONDS)
+    return poll_until(
+        read, lambda text: text is not None, interval=LOG_POLL_SECONDS, until=time.monotonic() + wait_seconds
+    )
 
 
 # --- what infra built ----------------------------------------------------------------------------
