@@ -38,10 +38,9 @@ from moto.emrserverless import responses as serverless_responses  # noqa: E402
 from moto.emrserverless import urls as serverless_urls  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
-from emr_platform import discovery  # noqa: E402
 from resources import site_of  # noqa: E402
-from resources.emr import artifacts, requests  # noqa: E402
-from resources.emr.launch import EmrLauncher  # noqa: E402
+from resources.emr.launch import EmrLauncher, stage  # noqa: E402
+from resources.emr.serverless import execution_role_arn, serverless_application_id, serverless_start_params  # noqa: E402
 from resources.spark_connect import SparkConnectServer  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.emr.conftest import QUICK_SCRIPT, build_infra, dev_config, one_asset  # noqa: E402
@@ -82,14 +81,14 @@ def stock_launches(simulator: EmrSimulator, config, tmp: Path, repeat: int, poll
     script.parent.mkdir()
     script.write_text(QUICK_SCRIPT)
     s3 = boto3.client("s3")
-    staged = artifacts.stage(s3, config.lake.artifacts_root, "data-engineering", script)
-    application_id = discovery.serverless_application_id(config, "data-engineering")
-    role = discovery.execution_role_arn(config, "data-engineering")
+    staged = stage(s3, config.lake.artifacts_root, "data-engineering", script)
+    application_id = serverless_application_id(config, "data-engineering")
+    role = execution_role_arn(config, "data-engineering")
     overheads: list[float] = []
 
     @dg.asset(key=["data-engineering", "stock", "t"])
     def stock(context):
-        request = requests.serverless_start_params(
+        request = serverless_start_params(
             config.emr_serverless, site_of(config), _spark_job(config, tmp), application_id=application_id, execution_role_arn=role,
             script_uri=staged.script_uri, py_files_uri=staged.py_files_uri, client_token=context.run.run_id,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +22,7 @@ from emr_platform import pricing
 from emr_platform.partitioning import PartitionScope
 from emr_platform.pricing import Usage
 from emr_platform.settings import JobSize, LakeSettings, PlatformSettings, SettingsModel
+from emr_platform.substrates.descriptor import Orphan
 
 # The job-side kit, a package of its own (pyspark and dagster-pipes only): on a job's PYTHONPATH
 # locally, zipped with --py-files on EMR.
@@ -134,6 +135,17 @@ class SparkLauncher(ABC):
 
     @abstractmethod
     def launch(self, context: dg.AssetExecutionContext, job: SparkJob) -> Sequence[SparkResult]: ...
+
+    @classmethod
+    def find_orphans(cls, ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
+        """What launches on this substrate left running in ``region``, tagged with ``stage``,
+        whose Dagster run has ``ended`` (a run id -> bool); none for a substrate outside AWS."""
+        return []
+
+    @classmethod
+    def stop_orphan(cls, orphan: Orphan, region: str) -> dict[str, Any]:
+        """Stop ``orphan`` (one of the substrate's ``orphan_kinds``); the AWS response."""
+        raise ValueError(f"{cls.substrate} leaves no orphans of kind {orphan.kind!r}")
 
 
 def with_usage(results: Sequence[SparkResult], usage: Usage) -> list[SparkResult]:

@@ -121,7 +121,7 @@ def team_s3_statements(config: PlatformConfig, team: str, *, instance_profile: b
     statements += [
         {"Sid": "ReadLake", "Effect": "Allow", "Action": READ_ACTIONS,
          "Resource": sorted({p.object_arn() for p in reads})},
-        # Staged job scripts and their dependency zip (resources/emr/artifacts.py) live under the team's prefix.
+        # Staged job scripts and their dependency zip (resources/emr/launch.py, stage) live under the team's prefix.
         {"Sid": "ReadArtifacts", "Effect": "Allow", "Action": READ_ACTIONS, "Resource": [own["artifacts"].object_arn()]},
         {"Sid": "WriteOwnPrefix", "Effect": "Allow", "Action": READ_ACTIONS + WRITE_ACTIONS,
          "Resource": [own["lake"].object_arn(), own["logs"].object_arn()]},

@@ -35,9 +35,11 @@ from emr_platform.sessions import (
 from emr_platform.substrates.emr_serverless import (
     ACTIVE_SESSION_STATES,
     ENDED_SESSION_STATES,
+    FINAL_SESSION_STATES,
     HEARTBEAT_SECONDS,
     READY_SESSION_STATES,
     STARTABLE_APPLICATION_STATES,
+    USABLE_APPLICATION_STATES,
     supports_sessions,
 )
 from resources import site_of
@@ -45,6 +47,7 @@ from resources.spark_connect import local_server
 
 START_TIMEOUT_SECONDS = 900.0  # application start plus session start, at most
 CLOSE_WAIT_SECONDS = 30.0  # how long to wait for a terminated session's billed usage
+CLOSE_POLL_SECONDS = 0.5
 
 Progress = Callable[[str], None]
 
@@ -103,8 +106,8 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
     import boto3  # the EMR modules only here: a local session starts without them
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from emr_platform import discovery
-    from resources.emr import requests
+    from resources.emr.launch import DiscoveryError
+    from resources.emr.serverless import execution_role_arn, serverless_application_id, session_start_params
 
     session = boto3.session.Session(region_name=config.platform.region)
     client = session.client("emr-serverless")
@@ -113,17 +116,17 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
     started = time.monotonic()
     deadline = started + START_TIMEOUT_SECONDS
     try:
-        application_id = discovery.serverless_application_id(config, team, emr_serverless=client)
+        application_id = serverless_application_id(config, team, emr_serverless=client)
         opened.application_id = application_id
         _ready_application(client, application_id, settings.poll_interval_seconds, deadline, progress)
-        request = requests.session_start_params(
+        request = session_start_params(
             settings,
             site_of(config),
             team,
             config.job_sizes[config.team(team).job_size],
             user=user,
             application_id=application_id,
-            execution_role_arn=discovery.execution_role_arn(config, team, iam=session.client("iam")),
+            execution_role_arn=execution_role_arn(config, team, iam=session.client("iam")),
             client_token=str(uuid.uuid4()),
             heartbeat=time.time(),
         )
@@ -131,7 +134,7 @@ def emr_session(config: PlatformConfig, team: str, user: str, progress: Progress
         raise SessionError(f"EMR Serverless: {_aws_error(exc)}") from None
     except BotoCoreError as exc:
         raise SessionError(f"AWS: {exc}; check your network and AWS credentials") from None
-    except discovery.DiscoveryError as exc:
+    except DiscoveryError as exc:
         raise SessionError(f"{exc}") from None
     try:
         started_session = client.start_session(**request)
@@ -177,6 +180,8 @@ def _aws_error(exc) -> str:
 
 def _ready_application(client: Any, application_id: str, poll: float, deadline: float, progress: Progress) -> None:
     """Check the application can run sessions; start it if stopped and wait until STARTED."""
+    from resources.emr.launch import poll_until
+
     application = client.get_application(applicationId=application_id)["application"]
     name, label = application.get("name", application_id), application.get("releaseLabel", "")
     if not supports_sessions(label):
@@ -188,38 +193,53 @@ def _ready_application(client: Any, application_id: str, poll: float, deadline: 
         raise SessionError(
             f"application {name} has sessions disabled: set `interactive: true` for the team and run pulumi up"
         )
-    state = application["state"]
-    if state in STARTABLE_APPLICATION_STATES:
-        progress(f"starting application {name} ({state})")
+    if application["state"] in STARTABLE_APPLICATION_STATES:
+        progress(f"starting application {name} ({application['state']})")
         client.start_application(applicationId=application_id)
-    while state != "STARTED":
-        if state not in ("CREATING", "CREATED", "STARTING", "STOPPED", "STOPPING"):
-            raise SessionError(f"application {name} is {state}: {application.get('stateDetails') or 'no details'}")
-        if time.monotonic() > deadline:
-            raise SessionError(f"application {name} did not start within {START_TIMEOUT_SECONDS:.0f} s (still {state})")
-        progress(f"application {name}: {state}")
-        time.sleep(poll)
-        application = client.get_application(applicationId=application_id)["application"]
-        state = application["state"]
+    described = iter([application])  # the first poll is the description above
+
+    def describe() -> dict[str, Any]:
+        current = next(described, None) or client.get_application(applicationId=application_id)["application"]
+        if current["state"] not in USABLE_APPLICATION_STATES:
+            raise SessionError(f"application {name} is {current['state']}: {current.get('stateDetails') or 'no details'}")
+        return current
+
+    poll_until(
+        describe,
+        lambda current: current["state"] == "STARTED",
+        interval=poll,
+        until=deadline,
+        timeout=lambda current: SessionError(
+            f"application {name} did not start within {START_TIMEOUT_SECONDS:.0f} s (still {current['state']})"
+        ),
+        waiting=lambda current: progress(f"application {name}: {current['state']}"),
+    )
 
 
 def _wait_ready(client: Any, application_id: str, session_id: str, poll: float, deadline: float, progress: Progress) -> None:
-    while True:
+    from resources.emr.launch import poll_until
+
+    def described() -> dict[str, Any]:
         session = client.get_session(applicationId=application_id, sessionId=session_id)["session"]
-        state = session["state"]
-        if state in READY_SESSION_STATES:
-            return
-        if state in ENDED_SESSION_STATES:
+        if session["state"] in ENDED_SESSION_STATES:
             application = client.get_application(applicationId=application_id)["application"]
             raise SessionError(
-                f"session {session_id} {state}: {session.get('stateDetails') or 'no details'}; "
+                f"session {session_id} {session['state']}: {session.get('stateDetails') or 'no details'}; "
                 f"application {application.get('name', application_id)} is {application['state']}"
                 + (f" ({application['stateDetails']})" if application.get("stateDetails") else "")
             )
-        if time.monotonic() > deadline:
-            raise SessionError(f"session {session_id} did not start within {START_TIMEOUT_SECONDS:.0f} s (still {state})")
-        progress(f"session {session_id}: {state}")
-        time.sleep(poll)
+        return session
+
+    poll_until(
+        described,
+        lambda session: session["state"] in READY_SESSION_STATES,
+        interval=poll,
+        until=deadline,
+        timeout=lambda session: SessionError(
+            f"session {session_id} did not start within {START_TIMEOUT_SECONDS:.0f} s (still {session['state']})"
+        ),
+        waiting=lambda session: progress(f"session {session_id}: {session['state']}"),
+    )
 
 
 def _heartbeat(client: Any, arn: str, stop: threading.Event) -> None:
@@ -240,15 +260,20 @@ def _terminate(client: Any, application_id: str, session_id: str, held_seconds: 
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from resources.emr.launch import poll_until
+
     try:
         session = client.get_session(applicationId=application_id, sessionId=session_id)["session"]
         if session["state"] in ACTIVE_SESSION_STATES:
             progress(f"terminating session {session_id}")
             client.terminate_session(applicationId=application_id, sessionId=session_id)
-        wait_until = time.monotonic() + CLOSE_WAIT_SECONDS
-        while session["state"] not in ("TERMINATED", "FAILED") and time.monotonic() < wait_until:
-            time.sleep(0.5)
-            session = client.get_session(applicationId=application_id, sessionId=session_id)["session"]
+        if session["state"] not in FINAL_SESSION_STATES:  # billed usage comes once it is TERMINATED
+            session = poll_until(
+                lambda: client.get_session(applicationId=application_id, sessionId=session_id)["session"],
+                lambda current: current["state"] in FINAL_SESSION_STATES,
+                interval=CLOSE_POLL_SECONDS,
+                until=time.monotonic() + CLOSE_WAIT_SECONDS,
+            )
     except (ClientError, BotoCoreError) as exc:
         reason = _aws_error(exc) if isinstance(exc, ClientError) else str(exc)
         raise SessionError(

@@ -19,6 +19,7 @@ from emr_platform import substrates, tags
 from emr_platform.config import CONFIG_FILE, REPO_ROOT, ConfigError, PlatformConfig
 from emr_platform.launcher import SparkJob, SparkLauncher
 from emr_platform.sessions import INTERACTIVE
+from resources.emr.serverless import spark_ui_url
 
 JOB_NAME = "adhoc"
 OP_NAME = "adhoc_spark_script"
@@ -89,22 +90,6 @@ def adhoc_job_of(config: PlatformConfig, team: str, run: AdhocRun, run_id: str, 
         },
         args=tuple(run.args),
     )
-
-
-def spark_ui_url(job: SparkJob, client_token: str, region: str) -> str | None:
-    """The Spark UI of an EMR Serverless job run of ``job`` (found by its client token), else None."""
-    if job.tags[tags.SUBSTRATE] != substrates.emr_serverless.NAME:
-        return None
-    import boto3
-
-    client = boto3.client("emr-serverless", region_name=region)
-    for page in client.get_paginator("list_applications").paginate():
-        for application in page["applications"]:
-            for run in client.list_job_runs(applicationId=application["id"], maxResults=50)["jobRuns"]:
-                detail = client.get_job_run(applicationId=application["id"], jobRunId=run["id"])["jobRun"]
-                if detail.get("tags", {}).get(tags.CLIENT_TOKEN) == client_token:
-                    return client.get_dashboard_for_job_run(applicationId=application["id"], jobRunId=run["id"])["url"]
-    return None
 
 
 def adhoc_job(platform: PlatformConfig, team: str) -> dg.JobDefinition:

@@ -8,6 +8,7 @@ from emr_platform.config import PlatformConfig
 from emr_platform.cost import alerts, orphans
 from emr_platform.cost.budget import crossings
 from emr_platform.cost.month_report import month_to_date_report
+from resources import launchers
 
 
 def budget_sensor(config: PlatformConfig) -> dg.SensorDefinition:
@@ -42,9 +43,9 @@ def orphan_sensor(config: PlatformConfig) -> dg.SensorDefinition:
     @dg.sensor(name="emr_orphan_sensor", minimum_interval_seconds=600, default_status=dg.DefaultSensorStatus.RUNNING)
     def _orphans(context: dg.SensorEvaluationContext) -> dg.SkipReason:
         region = config.platform.region
-        found = orphans.find_orphans(orphans.run_has_ended(context.instance), config.stage, region)
+        found = launchers.find_orphans(orphans.run_has_ended(context.instance), config.stage, region)
         for orphan in found:
-            orphans.stop(orphan, region)
+            launchers.stop_orphan(orphan, region)
             context.log.warning(f"stopped orphaned {orphan.describe()}")
         return dg.SkipReason(f"stopped {len(found)} orphan(s): " + "; ".join(o.describe() for o in found) if found else "no orphans")
 

@@ -5,21 +5,19 @@ Launchers tag what they start with ``dagster-run-id``, ``team`` and ``stage``
 (:func:`emr_platform.substrates.emr_classic.step_name`), so steps on shared clusters are found
 too. A resource is an orphan when the Dagster instance knows its run and that run has finished;
 a run id the instance does not know is left alone (it may belong to another Dagster deployment
-sharing the account, e.g. a colleague's dev instance). Each substrate's descriptor says how
-its orphans are found and stopped.
+sharing the account, e.g. a colleague's dev instance). Each substrate's launcher finds and
+stops its own (``resources.launchers.find_orphans``, ``stop_orphan``): the AWS calls are there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import dagster as dg
 
-from emr_platform import substrates
 from emr_platform.substrates import Orphan
 
-__all__ = ["Orphan", "find_orphans", "run_has_ended", "stop"]
+__all__ = ["Orphan", "run_has_ended"]
 
 
 def run_has_ended(instance: dg.DagsterInstance) -> Callable[[str], bool]:
@@ -30,22 +28,3 @@ def run_has_ended(instance: dg.DagsterInstance) -> Callable[[str], bool]:
         return run is not None and run.is_finished
 
     return ended
-
-
-def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-    """Active work of ``stage`` on every substrate, started by the platform, whose run has ``ended``."""
-    return [
-        orphan
-        for substrate in substrates.REGISTRY.values()
-        if substrate.find_orphans is not None
-        for orphan in substrate.find_orphans(ended, stage, region)
-    ]
-
-
-def stop(orphan: Orphan, region: str) -> dict[str, Any]:
-    """Stop ``orphan`` as its substrate does (terminate the cluster, cancel the step or job run);
-    returns the AWS response. Raises ``ValueError`` for a kind no substrate knows."""
-    for substrate in substrates.REGISTRY.values():
-        if orphan.kind in substrate.orphan_kinds and substrate.stop_orphan is not None:
-            return substrate.stop_orphan(orphan, region)
-    raise ValueError(f"no substrate stops orphans of kind {orphan.kind!r}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from emr_platform.settings import SettingsModel
 
@@ -38,12 +37,6 @@ class Orphan:
         return f"{self.kind} {self.id}{where} (team {self.team}, {why})"
 
 
-# (has this Dagster run ended?, stage, AWS region) -> the substrate's orphans in that region
-OrphanFinder = Callable[[Callable[[str], bool], str, str], list[Orphan]]
-# (orphan, AWS region) -> the AWS response of stopping it
-OrphanStopper = Callable[[Orphan, str], dict[str, Any]]
-
-
 @dataclass(frozen=True)
 class Substrate:
     """One substrate's facts.
@@ -54,8 +47,8 @@ class Substrate:
       required once an asset runs on this substrate);
     - ``needs_s3_roots``: ``lake.artifacts_root`` and ``lake.logs_root`` must be ``s3://`` URIs;
     - ``bills``: whether a Cost Explorer ``SERVICE`` name (lower case) is this substrate's spend;
-    - ``orphan_kinds``, ``find_orphans``, ``stop_orphan``: how the orphan sensor finds and
-      stops what a launch left running.
+    - ``orphan_kinds``: the kinds of :class:`Orphan` a launch may leave running (its launcher,
+      in ``resources/``, finds and stops them: AWS calls live there, not here).
     """
 
     name: str
@@ -65,8 +58,6 @@ class Substrate:
     needs_s3_roots: bool
     bills: Callable[[str], bool] = lambda service: False
     orphan_kinds: tuple[str, ...] = ()
-    find_orphans: OrphanFinder | None = None
-    stop_orphan: OrphanStopper | None = None
 
     @property
     def resource_key(self) -> str:

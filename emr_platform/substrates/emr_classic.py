@@ -7,14 +7,12 @@ Cluster and step states are from the EMR API reference (``ClusterStatus.State``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from emr_platform import tags
 from emr_platform.settings import SettingsModel
-from emr_platform.substrates.descriptor import Orphan, Substrate
+from emr_platform.substrates.descriptor import Substrate
 
 NAME = "emr-classic"
 ACTIVE_CLUSTER_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING")
@@ -118,39 +116,6 @@ def bills(service: str) -> bool:
     return "elastic mapreduce" in service or "elastic compute cloud" in service or service == "amazon emr"
 
 
-def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-    """Active clusters of ``stage`` tagged by the platform whose Dagster run has ``ended``, and
-    pending or running steps (on any active cluster) named by a launch whose run has ended."""
-    found = []
-    import boto3  # on first use: loading config does not need it
-
-    emr = boto3.client("emr", region_name=region)
-    for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_CLUSTER_STATES)):
-        for summary in page["Clusters"]:
-            cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
-            cluster_tags = {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}
-            if tags.platform_run(cluster_tags, stage) and ended(cluster_tags[tags.RUN_ID]):
-                found.append(Orphan("cluster", summary["Id"], cluster_tags[tags.TEAM], cluster_tags[tags.RUN_ID]))
-                continue
-            steps = emr.get_paginator("list_steps").paginate(ClusterId=summary["Id"], StepStates=list(ACTIVE_STEP_STATES))
-            for step_page in steps:
-                for step in step_page["Steps"]:
-                    marks = step_run_id(step["Name"])
-                    if marks and ended(marks[1]):
-                        found.append(Orphan("step", step["Id"], marks[0], marks[1], summary["Id"]))
-    return found
-
-
-def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
-    """Terminate the orphaned cluster, or cancel the orphaned step."""
-    import boto3  # on first use: loading config does not need it
-
-    emr = boto3.client("emr", region_name=region)
-    if orphan.kind == "cluster":
-        return emr.terminate_job_flows(JobFlowIds=[orphan.id])
-    return emr.cancel_steps(ClusterId=orphan.parent_id, StepIds=[orphan.id], StepCancellationOption="SEND_INTERRUPT")
-
-
 SUBSTRATE = Substrate(
     name=NAME,
     config_key="emr_classic",
@@ -159,6 +124,4 @@ SUBSTRATE = Substrate(
     needs_s3_roots=True,
     bills=bills,
     orphan_kinds=("cluster", "step"),
-    find_orphans=find_orphans,
-    stop_orphan=stop_orphan,
 )

@@ -8,15 +8,13 @@ with Amazon EMR Serverless through Spark Connect", read 2026-11-26.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
 
 from emr_platform import tags
 from emr_platform.settings import SettingsModel
-from emr_platform.substrates.descriptor import Orphan, Substrate
+from emr_platform.substrates.descriptor import Substrate
 
 NAME = "emr-serverless"
 # A job run in one of these states may still use (and bill) workers.
@@ -29,6 +27,7 @@ STARTABLE_APPLICATION_STATES = ("CREATED", "STOPPED")
 ACTIVE_SESSION_STATES = ("SUBMITTED", "STARTING", "STARTED", "IDLE", "BUSY")
 READY_SESSION_STATES = ("STARTED", "IDLE", "BUSY")
 ENDED_SESSION_STATES = ("FAILED", "TERMINATING", "TERMINATED")
+FINAL_SESSION_STATES = ("FAILED", "TERMINATED")  # nothing more will change: billed usage is known
 SESSIONS_MIN_RELEASE = (7, 13, 0)  # StartSession needs emr-7.13.0 or later
 
 
@@ -100,56 +99,6 @@ def session_orphan_reason(session: dict[str, Any], now: float) -> str | None:
     return None
 
 
-def _session_orphans(client: Any, application_id: str, stage: str) -> list[Orphan]:
-    found = []
-    states = list(ACTIVE_SESSION_STATES)
-    now = time.time()
-    for page in client.get_paginator("list_sessions").paginate(applicationId=application_id, states=states):
-        for summary in page["sessions"]:
-            session = client.get_session(applicationId=application_id, sessionId=summary["sessionId"])["session"]
-            session_tags = session.get("tags", {})
-            reason = tags.platform_session(session_tags, stage) and session_orphan_reason(session, now)
-            if reason:
-                found.append(
-                    Orphan("session", summary["sessionId"], session_tags[tags.TEAM], "-", application_id, reason=reason)
-                )
-    return found
-
-
-def find_orphans(ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
-    """Active job runs of ``stage`` tagged by the platform whose Dagster run has ``ended``, and the
-    platform's Spark Connect sessions of ``stage`` that :func:`session_orphan_reason` condemns."""
-    found = []
-    import boto3  # on first use: loading config does not need it
-
-    client = boto3.client("emr-serverless", region_name=region)
-    for page in client.get_paginator("list_applications").paginate():
-        for application in page["applications"]:
-            if supports_sessions(application.get("releaseLabel") or "emr-0.0.0"):
-                found += _session_orphans(client, application["id"], stage)
-            states = [s for s in ACTIVE_JOB_RUN_STATES if s != "CANCELLING"]
-            runs = client.get_paginator("list_job_runs").paginate(applicationId=application["id"], states=states)
-            for run_page in runs:
-                for summary in run_page["jobRuns"]:
-                    job_run = client.get_job_run(applicationId=application["id"], jobRunId=summary["id"])["jobRun"]
-                    run_tags = job_run.get("tags", {})
-                    if tags.platform_run(run_tags, stage) and ended(run_tags[tags.RUN_ID]):
-                        found.append(
-                            Orphan("job-run", summary["id"], run_tags[tags.TEAM], run_tags[tags.RUN_ID], application["id"])
-                        )
-    return found
-
-
-def stop_orphan(orphan: Orphan, region: str) -> dict[str, Any]:
-    """Cancel the orphaned job run, or terminate the orphaned session."""
-    import boto3  # on first use: loading config does not need it
-
-    client = boto3.client("emr-serverless", region_name=region)
-    if orphan.kind == "session":
-        return client.terminate_session(applicationId=orphan.parent_id, sessionId=orphan.id)
-    return client.cancel_job_run(applicationId=orphan.parent_id, jobRunId=orphan.id)
-
-
 SUBSTRATE = Substrate(
     name=NAME,
     config_key="emr_serverless",
@@ -158,6 +107,4 @@ SUBSTRATE = Substrate(
     needs_s3_roots=True,
     bills=bills,
     orphan_kinds=("job-run", "session"),
-    find_orphans=find_orphans,
-    stop_orphan=stop_orphan,
 )

@@ -2,7 +2,8 @@
 ``PipesEMRClient``: on a transient cluster per job (``run_job_flow``) or on a shared
 long-running cluster (``add_job_flow_steps``).
 
-What the subclass changes in dagster-aws 0.29 (each has a regression test in tests/emr):
+dagster-aws's ``run`` is kept and its hooks overridden; what that changes in dagster-aws 0.29
+(each with its regression test, docs/emr.md):
 no boto waiters (30 s x 60 = 30 minutes) but a poll bounded only by the asset's timeout;
 the step's state is checked and a failed step fails the asset with its failure reason and
 the driver's stderr tail; a log URI without ``containers/`` logs is not an error; the
@@ -11,23 +12,38 @@ started (EMR's RunJobFlow and AddJobFlowSteps take no client token, so the token
 or part of the step name); the transient cluster is terminated, or the shared cluster's
 step cancelled, on any failure, timeout or interruption; usage in instance-seconds by
 instance type and market; no fixed sleeps.
+
+Also here, as the rest of what this platform asks of EMR on EC2: the team's instance profile,
+the ``run_job_flow`` and step requests, the step's logs and the clusters and steps the orphan
+sensor stops. Step logs (AWS docs, "Viewing log files"): ``<LogUri><cluster>/steps/<step>/
+{stdout,stderr}.gz``; in cluster deploy mode the driver is YARN container 1 of the application
+the step submitted: ``<LogUri><cluster>/containers/<application>/<container ..._01_000001>/
+{stdout,stderr}.gz``.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import boto3
 import dagster as dg
+from botocore.exceptions import ClientError
 from dagster_aws.pipes import PipesEMRClient
 
-from emr_platform import discovery, pricing, tags
-from emr_platform.launcher import SparkJob, SparkJobError
+from emr_platform import naming, pricing, tags
+from emr_platform.launcher import Site, SparkJob, SparkJobError
+from emr_platform.naming import StageLike
 from emr_platform.pricing import Usage
+from emr_platform.prefixes import S3Prefix
+from emr_platform.substrates import emr_classic
+from emr_platform.substrates.descriptor import Orphan
 from emr_platform.substrates.emr_classic import (
     ACTIVE_CLUSTER_STATES,
     ACTIVE_STEP_STATES,
@@ -35,21 +51,43 @@ from emr_platform.substrates.emr_classic import (
     NAME,
     SHARED_CLUSTER_STATES,
     TERMINAL_STEP_STATES,
+    ClusterProfile,
     EmrClassicSettings,
+    step_run_id,
 )
-from resources.emr import logs, requests
-from resources.emr.launch import Deadline, EmrLauncher, Submission, cleanup, failure_tail, forward_logs, poll_until
+from resources.emr.launch import (
+    Deadline,
+    DiscoveryError,
+    EmrLauncher,
+    Submission,
+    cleanup,
+    client_of,
+    conf_args,
+    failure_tail,
+    forward_logs,
+    job_tags,
+    log_uri,
+    poll_until,
+    read_s3_text,
+    spark_confs,
+    wait_for,
+)
 
 PIPES_ENV_CONF = "spark.yarn.appMasterEnv."  # the driver's environment in cluster deploy mode
+# Needed on clusters that the EMR managed policies (AmazonEMRServicePolicy_v2) may manage.
+EMR_MANAGED_POLICY_TAG = {"for-use-with-amazon-emr-managed-policies": "true"}
+APPLICATION_ID = re.compile(r"application_\d+_\d+")
 
 
 class PlatformEMRClient(PipesEMRClient):
     """``PipesEMRClient`` for one step on a transient cluster (``shared_cluster_id`` None) or on a
     shared cluster, bounded by ``deadline``, cleaning up after itself.
 
-    ``run`` keeps the parent's signature and result; ``job`` names the asset in errors,
-    ``client_token`` marks what this launch started (adopted by a retry), ``s3`` reads the
-    step's logs, waiting at most ``log_wait_seconds`` after a failure.
+    dagster-aws's ``run`` is kept; its hooks are overridden. ``client`` is the injected ``emr``
+    boto3 client; ``job`` names the asset in errors, ``client_token`` marks what this launch
+    started (adopted by a retry), ``s3`` reads the step's logs, waiting at most
+    ``log_wait_seconds`` after a failure; ``spot_discount`` prices the usage, set (``usage``)
+    when the metadata is extracted.
     """
 
     def __init__(
@@ -64,41 +102,27 @@ class PlatformEMRClient(PipesEMRClient):
         s3: Any,
         poll_interval: float,
         log_wait_seconds: float,
+        spot_discount: float = pricing.DEFAULT_SPOT_DISCOUNT,
     ):
         super().__init__(message_reader=message_reader, client=client, wait_for_s3_logs_seconds=0)
         self.shared_cluster_id = shared_cluster_id
         self.job, self.client_token, self.deadline, self.s3 = job, client_token, deadline, s3
         self.poll_interval, self.log_wait_seconds = poll_interval, log_wait_seconds
+        self.spot_discount = spot_discount
         self.cluster_id: str | None = None
         self.step_id: str | None = None
         self.step: dict[str, Any] | None = None
+        self.usage: Usage | None = None
+        self._started_at = time.monotonic()
+        self._stopped = False
 
-    def run(self, *, context, run_job_flow_params, extras=None) -> dg.PipesClientCompletedInvocation:
-        with dg.open_pipes_session(
-            context=context, message_reader=self.message_reader, context_injector=self.context_injector, extras=extras
-        ) as session:
-            request = self._request_with_pipes(session, run_job_flow_params)
-            try:
-                self._submit(context, session, request)
-                cluster = self._wait(context)
-                forward_logs(context, self._logs(wait_seconds=0, cluster=cluster))
-                metadata = {**self._extract_dagster_metadata({"Cluster": cluster}), **self._links(cluster)}
-                return dg.PipesClientCompletedInvocation(session, metadata=metadata)
-            except BaseException:  # failure, timeout, or the run terminated from the UI
-                if self.shared_cluster_id:
-                    with cleanup(context, f"cancel step {self.step_id or ''} on cluster {self.shared_cluster_id}"):
-                        self._adopt_unanswered(request)
-                        self._cancel_step(context)
-                raise
-            finally:
-                if not self.shared_cluster_id:
-                    with cleanup(context, f"terminate cluster {self.cluster_id or request.get('Name')}"):
-                        self._adopt_unanswered(request)
-                        if self.cluster_id:
-                            self._terminate_cluster(context)
+    def _enrich_params(self, session, params):
+        """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags.
 
-    def _request_with_pipes(self, session, params):
-        """A copy of ``params`` with the Pipes environment on the step's driver and Dagster's tags."""
+        dagster-aws writes into the caller's dict, and only into ``Configurations`` (the
+        cluster's, which a step on a shared cluster cannot set): here the environment goes on
+        the step's ``spark-submit`` as ``spark.yarn.appMasterEnv`` confs.
+        """
         params = copy.deepcopy(params)
         env = [
             arg
@@ -114,8 +138,66 @@ class PlatformEMRClient(PipesEMRClient):
             ]
         return params
 
+    def _start(self, context, session, params) -> dict[str, Any]:
+        """Start the cluster (or add the step), unless an earlier attempt of this launch did.
+
+        Interrupted while the request was in flight, what it started is found by its name and
+        client token and stopped.
+        """
+        self._started_at = time.monotonic()
+        try:
+            self._submit(context, session, params)
+        except BaseException:
+            with cleanup(context, f"find what the request for {params['Steps'][0]['Name']} started"):
+                self._adopt_unanswered(params)
+            self._terminate(context, {})
+            raise
+        return {"JobFlowId": self.cluster_id, "StepIds": [self.step_id]}
+
+    def _add_log_readers(self, context, response) -> None:
+        """None: dagster-aws tails each step's logs in S3 while it runs; here they are read once, at the end."""
+
+    def _wait_for_completion(self, context, response) -> dict[str, Any]:
+        """``{"Cluster": ...}`` once the step completed. A transient cluster is then terminated;
+        on failure, timeout or interruption (the run terminated from the UI) the transient
+        cluster is terminated or the shared cluster's step cancelled, and :class:`SparkJobError`
+        raised."""
+        try:
+            cluster = self._wait(context)
+        except BaseException:
+            self._terminate(context, response)
+            raise
+        if not self.shared_cluster_id:
+            self._terminate(context, response)
+        return {"Cluster": cluster}
+
+    def _read_application_logs(self, context, session, response) -> None:
+        """The step's and the driver's logs, read once into the asset's log (no fixed wait, and a
+        cluster without ``containers/`` logs has none: no ``KeyError: 'Contents'``)."""
+        forward_logs(context, self._logs(wait_seconds=0, cluster=response["Cluster"]))
+
+    def _extract_dagster_metadata(self, response) -> dict[str, Any]:
+        """dagster-aws's metadata (cluster id, log URI, console), the step's links, and the usage
+        with its cost (:meth:`emr_platform.pricing.Usage.metadata`)."""
+        cluster = response["Cluster"]
+        self.usage = self.usage_of(time.monotonic() - self._started_at)
+        return {**super()._extract_dagster_metadata(response), **self._links(cluster), **self.usage.metadata()}
+
+    def _terminate(self, context, start_response) -> None:
+        """Terminate the transient cluster, or cancel the step on the shared cluster, unless it has
+        ended; a refusal is logged, never raised over the job's own error. Once per launch: the
+        stock ``run`` asks again after an interrupt this client has already handled."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.shared_cluster_id:
+            with cleanup(context, f"cancel step {self.step_id or ''} on cluster {self.shared_cluster_id}"):
+                self._cancel_step(context)
+        elif self.cluster_id:
+            with cleanup(context, f"terminate cluster {self.cluster_id}"):
+                self._terminate_cluster(context)
+
     def _submit(self, context, session, params) -> None:
-        """Start the cluster (or add the step), unless an earlier attempt of this launch did."""
         step_name = params["Steps"][0]["Name"]
         if self.shared_cluster_id:
             self.cluster_id = self.shared_cluster_id
@@ -184,8 +266,13 @@ class PlatformEMRClient(PipesEMRClient):
         """The cluster's description once the step completed; raises :class:`SparkJobError` when the
         step ends otherwise, or a transient cluster ends before it."""
         what = f"step {self.step_id}"
-        self.step = poll_until(self._poll_step, lambda step: step["Status"]["State"] in TERMINAL_STEP_STATES,
-                               self.deadline, self.poll_interval, what)
+        self.step = poll_until(
+            self._poll_step,
+            lambda step: step["Status"]["State"] in TERMINAL_STEP_STATES,
+            interval=self.poll_interval,
+            until=self.deadline.at,
+            timeout=lambda step: self.deadline.expired(what),
+        )
         state = self.step["Status"]["State"]
         if state == "COMPLETED":
             return self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
@@ -210,12 +297,12 @@ class PlatformEMRClient(PipesEMRClient):
         return step
 
     def _logs(self, wait_seconds: float, cluster: dict[str, Any] | None = None) -> dict[str, str]:
-        """The step's logs (see :func:`logs.step_logs`); ``cluster``: its description, if at hand."""
+        """The step's logs (see :func:`step_logs`); ``cluster``: its description, if at hand."""
         cluster = cluster or self.client.describe_cluster(ClusterId=self.cluster_id)["Cluster"]
         log_uri = cluster.get("LogUri")
         if not log_uri:
             return {}
-        return logs.step_logs(self.s3, log_uri, self.cluster_id, self.step_id, wait_seconds)
+        return step_logs(self.s3, log_uri, self.cluster_id, self.step_id, wait_seconds)
 
     def _cancel_step(self, context) -> None:
         if self.step_id and self._step_state() not in TERMINAL_STEP_STATES:
@@ -230,7 +317,7 @@ class PlatformEMRClient(PipesEMRClient):
             context.log.info(f"terminating cluster {self.cluster_id} ({state})")
             self.client.terminate_job_flows(JobFlowIds=[self.cluster_id])
 
-    def usage(self, wall_seconds: float, spot_discount: float) -> Usage:
+    def usage_of(self, wall_seconds: float) -> Usage:
         """Instance-seconds by ``<instance type>/<market>``, and per instance: a transient cluster's
         instances for their lifetime (each billed at least a minute); on a shared cluster, the
         step's duration times the cluster's instances divided by its step concurrency (an
@@ -264,7 +351,7 @@ class PlatformEMRClient(PipesEMRClient):
             job_seconds=step_seconds or wall_seconds,
             storage_gb_hours=storage,
             instance_seconds=dict(seconds),
-            spot_discount=spot_discount,
+            spot_discount=self.spot_discount,
             instances=tuple(instances),
             minimum_applies=not self.shared_cluster_id,
         )
@@ -287,10 +374,10 @@ class EmrClassicLauncher(EmrLauncher):
     substrate: ClassVar[str] = NAME
     settings: EmrClassicSettings
 
-    def run(self, context, job: SparkJob, submission: Submission) -> tuple[dg.PipesClientCompletedInvocation, Usage]:
+    def pipes_client(self, context, job: SparkJob, submission: Submission) -> tuple[PlatformEMRClient, dict[str, Any]]:
         emr = submission.session.client("emr")
         shared = self.settings.mode == "shared"
-        step = requests.step(
+        step = step_params(
             job,
             script_uri=submission.staged.script_uri,
             py_files_uri=submission.staged.py_files_uri,
@@ -301,11 +388,11 @@ class EmrClassicLauncher(EmrLauncher):
             request = {"Steps": [step]}
             cluster_id = shared_cluster_id(emr, self.settings.shared_cluster)
         else:
-            request = requests.job_flow_params(
+            request = job_flow_params(
                 self.site,
                 job,
-                requests.cluster_profile(self.settings, job),
-                instance_profile=discovery.instance_profile_name(self.site, job.team, iam=submission.session.client("iam")),
+                cluster_profile(self.settings, job),
+                instance_profile=instance_profile_name(self.site, job.team, iam=submission.session.client("iam")),
                 step_definition=step,
                 client_token=submission.client_token,
             )
@@ -320,10 +407,38 @@ class EmrClassicLauncher(EmrLauncher):
             s3=submission.s3,
             poll_interval=self.settings.poll_interval_seconds,
             log_wait_seconds=self.settings.log_wait_seconds,
+            spot_discount=self.site.spot_discount,
         )
-        started = time.monotonic()
-        invocation = client.run(context=context, run_job_flow_params=request, extras=job.extras)
-        return invocation, client.usage(time.monotonic() - started, self.site.spot_discount)
+        return client, {"run_job_flow_params": request}
+
+    @classmethod
+    def find_orphans(cls, ended: Callable[[str], bool], stage: str, region: str) -> list[Orphan]:
+        """Active clusters of ``stage`` tagged by the platform whose Dagster run has ``ended``, and
+        pending or running steps (on any active cluster) named by a launch whose run has ended."""
+        found = []
+        emr = boto3.client("emr", region_name=region)
+        for page in emr.get_paginator("list_clusters").paginate(ClusterStates=list(ACTIVE_CLUSTER_STATES)):
+            for summary in page["Clusters"]:
+                cluster = emr.describe_cluster(ClusterId=summary["Id"])["Cluster"]
+                cluster_tags = {t["Key"]: t["Value"] for t in cluster.get("Tags", [])}
+                if tags.platform_run(cluster_tags, stage) and ended(cluster_tags[tags.RUN_ID]):
+                    found.append(Orphan("cluster", summary["Id"], cluster_tags[tags.TEAM], cluster_tags[tags.RUN_ID]))
+                    continue
+                steps = emr.get_paginator("list_steps").paginate(ClusterId=summary["Id"], StepStates=list(ACTIVE_STEP_STATES))
+                for step_page in steps:
+                    for step in step_page["Steps"]:
+                        marks = step_run_id(step["Name"])
+                        if marks and ended(marks[1]):
+                            found.append(Orphan("step", step["Id"], marks[0], marks[1], summary["Id"]))
+        return found
+
+    @classmethod
+    def stop_orphan(cls, orphan: Orphan, region: str) -> dict[str, Any]:
+        """Terminate the orphaned cluster, or cancel the orphaned step."""
+        emr = boto3.client("emr", region_name=region)
+        if orphan.kind == "cluster":
+            return emr.terminate_job_flows(JobFlowIds=[orphan.id])
+        return emr.cancel_steps(ClusterId=orphan.parent_id, StepIds=[orphan.id], StepCancellationOption="SEND_INTERRUPT")
 
 
 def shared_cluster_id(emr: Any, name: str) -> str:
@@ -332,4 +447,141 @@ def shared_cluster_id(emr: Any, name: str) -> str:
         for summary in page["Clusters"]:
             if summary["Name"] == name:
                 return summary["Id"]
-    raise discovery.DiscoveryError(f"no WAITING or RUNNING EMR cluster named {name!r} (emr_classic.shared_cluster)")
+    raise DiscoveryError(f"no WAITING or RUNNING EMR cluster named {name!r} (emr_classic.shared_cluster)")
+
+
+def instance_profile_name(config: StageLike, team: str, iam: Any | None = None) -> str:
+    """Name of the team's EMR Classic instance profile, checked to exist; raises ``DiscoveryError`` if not."""
+    name = naming.instance_profile(config, team)
+    try:
+        client_of("iam", config, iam).get_instance_profile(InstanceProfileName=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "NoSuchEntity":
+            raise DiscoveryError(f"no IAM instance profile named {name}") from None
+        raise
+    return name
+
+
+def step_params(job: SparkJob, *, script_uri: str, py_files_uri: str, client_token: str, shared: bool) -> dict[str, Any]:
+    """The ``spark-submit`` step of ``job`` (cluster deploy mode: the driver runs in YARN's
+    application master, which gets the Pipes environment through ``spark.yarn.appMasterEnv``).
+
+    Its name carries the Dagster run id and the client token's first 16 characters: how the
+    orphan sensor and a retried launch find it. On a shared cluster a failed step must not stop
+    the cluster.
+    """
+    args = [
+        "spark-submit",
+        "--deploy-mode", "cluster",
+        "--py-files", py_files_uri,
+        *conf_args(spark_confs(job.size)),
+        script_uri,
+        *job.args,
+    ]
+    return {
+        "Name": step_name(job, client_token),
+        "ActionOnFailure": "CONTINUE" if shared else "TERMINATE_CLUSTER",
+        "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+    }
+
+
+def step_name(job: SparkJob, client_token: str) -> str:
+    """See :func:`emr_platform.substrates.emr_classic.step_name`."""
+    return emr_classic.step_name(job.name, job.tags.get(tags.RUN_ID, "-"), client_token)
+
+
+def job_flow_params(
+    site: Site,
+    job: SparkJob,
+    profile: ClusterProfile,
+    *,
+    instance_profile: str,
+    step_definition: dict[str, Any],
+    client_token: str,
+) -> dict[str, Any]:
+    """``run_job_flow`` request of a transient cluster that runs ``step_definition`` and ends."""
+    instances: dict[str, Any] = {"KeepJobFlowAliveWhenNoSteps": False, "TerminationProtected": False}
+    if profile.instance_groups:
+        instances["InstanceGroups"] = [
+            {
+                "Name": f"{group.role.lower()}-{group.market.lower()}",
+                "InstanceRole": group.role,
+                "InstanceType": group.instance_type,
+                "InstanceCount": group.count,
+                "Market": group.market,
+            }
+            for group in profile.instance_groups
+        ]
+    else:
+        instances["InstanceFleets"] = [
+            {
+                "Name": fleet.role.lower(),
+                "InstanceFleetType": fleet.role,
+                "TargetOnDemandCapacity": fleet.on_demand_units,
+                "TargetSpotCapacity": fleet.spot_units,
+                "InstanceTypeConfigs": [{"InstanceType": t, "WeightedCapacity": 1} for t in fleet.instance_types],
+            }
+            for fleet in profile.instance_fleets
+        ]
+    all_tags = {**job_tags(job, client_token), **EMR_MANAGED_POLICY_TAG}
+    params: dict[str, Any] = {
+        "Name": f"{naming.prefix(site)}-{job.name.replace('/', '-')}"[:256],
+        "ReleaseLabel": profile.release_label,
+        "LogUri": log_uri(site, job.team, NAME),
+        "Applications": [{"Name": "Spark"}],
+        "Instances": instances,
+        "Steps": [step_definition],
+        "BootstrapActions": [
+            {"Name": action.name, "ScriptBootstrapAction": {"Path": action.path, "Args": action.args}}
+            for action in profile.bootstrap_actions
+        ],
+        "JobFlowRole": instance_profile,
+        "ServiceRole": naming.emr_service_role(site),
+        "AutoTerminationPolicy": {"IdleTimeout": profile.idle_timeout_seconds},
+        "VisibleToAllUsers": True,
+        "Tags": [{"Key": key, "Value": value} for key, value in all_tags.items()],
+    }
+    if profile.security_configuration:
+        params["SecurityConfiguration"] = naming.security_configuration(site)
+    if profile.managed_scaling_max_units:
+        params["ManagedScalingPolicy"] = {
+            "ComputeLimits": {
+                "UnitType": "InstanceFleetUnits" if profile.instance_fleets else "Instances",
+                "MinimumCapacityUnits": profile.managed_scaling_min_units,
+                "MaximumCapacityUnits": profile.managed_scaling_max_units,
+            }
+        }
+    return params
+
+
+def cluster_profile(settings: EmrClassicSettings, job: SparkJob) -> ClusterProfile:
+    """The cluster profile named like the job's size, else ``default``."""
+    profiles = settings.profiles
+    return profiles.get(job.size_name) or profiles["default"]
+
+
+def step_logs(s3: Any, log_uri: str, cluster_id: str, step_id: str, wait_seconds: float) -> dict[str, str]:
+    """``{"step stdout" | "step stderr" | "driver stdout" | "driver stderr": text}`` of an EMR step,
+    whichever exist. The driver's logs are found through the application ID the step's stderr names;
+    a cluster without ``containers/`` logs simply has none (no ``KeyError: 'Contents'``)."""
+    base = f"{log_uri.rstrip('/')}/{cluster_id}"
+    found: dict[str, str] = {}
+    stderr = wait_for(lambda: read_s3_text(s3, f"{base}/steps/{step_id}/stderr.gz"), wait_seconds)
+    if stderr is not None:
+        found["step stderr"] = stderr
+    stdout = read_s3_text(s3, f"{base}/steps/{step_id}/stdout.gz")
+    if stdout is not None:
+        found["step stdout"] = stdout
+    application = APPLICATION_ID.search(stderr or "")
+    if application:
+        containers = S3Prefix.from_uri(f"{base}/containers/{application.group()}/")
+        bucket, prefix = containers.bucket, containers.key
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
+        for item in listing.get("Contents", []):
+            key = item["Key"]
+            container, name = key.split("/")[-2:]
+            if container.endswith("_01_000001") and name in ("stdout.gz", "stderr.gz"):
+                text = read_s3_text(s3, f"s3://{bucket}/{key}")
+                if text is not None:
+                    found[f"driver {name.removesuffix('.gz')}"] = text
+    return found

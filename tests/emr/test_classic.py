@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 import time
 
@@ -11,7 +12,7 @@ import dagster as dg
 import pytest
 from dagster._core.utils import make_new_run_id
 
-from resources.emr import requests
+from resources.emr import classic
 from tests.conftest import on_aws_call
 from tests.emr.conftest import (
     FAILING_SCRIPT,
@@ -121,6 +122,29 @@ def test_no_container_logs_is_not_an_error(tmp_path, emr):
     job, key = one_asset(config, "analytics", tmp_path, QUICK_SCRIPT)
     result = job.execute_in_process(raise_on_error=False)
     assert result.success
+
+
+@pytest.mark.parametrize("substrate", ["emr-classic", "emr-serverless"])
+def test_a_launch_never_sleeps_longer_than_a_poll(tmp_path, emr, monkeypatch, substrate):
+    # dagster-aws slept 10 s per EMR launch before reading logs (wait_for_s3_logs_seconds), and
+    # its log readers up to 60 s per log target that never appears: here a launch sleeps only
+    # between two polls, and reads the logs (some never written) once at the end.
+    emr.container_logs = False
+    config = classic_config(tmp_path) if substrate == "emr-classic" else dev_config(tmp_path / "lake")
+    build_infra(config)
+    job, key = one_asset(config, "analytics" if substrate == "emr-classic" else "data-engineering", tmp_path, QUICK_SCRIPT)
+    slept, real_sleep = [], time.sleep
+
+    def sleep(seconds: float) -> None:
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if threading.current_thread() is threading.main_thread() and caller.startswith(("resources.", "dagster_aws.")):
+            slept.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    assert job.execute_in_process(raise_on_error=False).success
+    poll = config.emr_classic.poll_interval_seconds if substrate == "emr-classic" else config.emr_serverless.poll_interval_seconds
+    assert slept and max(slept) <= poll
 
 
 def shared_cluster(name: str = "analytics-shared") -> str:
@@ -253,7 +277,7 @@ def test_the_orphan_sensor_cancels_a_shared_cluster_step_of_an_ended_run(tmp_pat
     for status, run_id in runs.items():
         job = dataclasses.replace(probe_job(config), tags={"dagster-run-id": run_id})
         token = run_id.replace("-", "")
-        step = requests.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=token, shared=True)
+        step = classic.step_params(job, script_uri="s3://a/job.py", py_files_uri="s3://a/d.zip", client_token=token, shared=True)
         step_ids[status] = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step])["StepIds"][0]
 
     def states() -> dict:

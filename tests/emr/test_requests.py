@@ -14,7 +14,7 @@ import pytest
 
 from emr_platform.launcher import SparkJob
 from resources import site_of
-from resources.emr import artifacts, requests
+from resources.emr import classic, launch, serverless
 from resources.emr.classic import PlatformEMRClient
 from resources.emr.launch import Deadline, cleanup
 from resources.emr.serverless import PlatformEMRServerlessClient
@@ -41,12 +41,12 @@ def probe_job(config, size="small") -> SparkJob:
 
 def requests_of(config, job):
     site = site_of(config)
-    step = requests.step(job, script_uri="s3://a/job.py", py_files_uri="s3://a/deps.zip", client_token=TOKEN, shared=False)
-    job_flow = requests.job_flow_params(
-        site, job, requests.cluster_profile(config.emr_classic, job), instance_profile="p", step_definition=step,
+    step = classic.step_params(job, script_uri="s3://a/job.py", py_files_uri="s3://a/deps.zip", client_token=TOKEN, shared=False)
+    job_flow = classic.job_flow_params(
+        site, job, classic.cluster_profile(config.emr_classic, job), instance_profile="p", step_definition=step,
         client_token=TOKEN,
     )
-    start = requests.serverless_start_params(
+    start = serverless.serverless_start_params(
         config.emr_serverless, site, job, application_id="app", execution_role_arn="arn:aws:iam::1:role/r",
         script_uri="s3://a/job.py", py_files_uri="s3://a/deps.zip", client_token=TOKEN,
     )
@@ -75,7 +75,7 @@ def test_the_pipes_clients_leave_the_callers_request_unchanged(tmp_path):
                 context=context, message_reader=dg.PipesTempFileMessageReader(), context_injector=dg.PipesEnvContextInjector()
             ) as pipes:
                 enriched.append(
-                    (classic._request_with_pipes(pipes, job_flow), serverless._request_with_pipes(context, pipes, start))
+                    (classic._enrich_params(pipes, job_flow), serverless._enrich_start_params(context, pipes, start))
                 )
         return dg.MaterializeResult()
 
@@ -118,14 +118,14 @@ def test_artifacts_are_uploaded_once_per_content(aws, tmp_path):
     s3.create_bucket(Bucket="artifacts")
     script = tmp_path / "job.py"
     script.write_text("print('v1')\n")
-    first = artifacts.stage(s3, "s3://artifacts/base", "analytics", script)
+    first = launch.stage(s3, "s3://artifacts/base", "analytics", script)
     assert len(first.uploaded) == 2 and first.script_uri.endswith("/job.py")
-    assert artifacts.stage(s3, "s3://artifacts/base", "analytics", script).uploaded == ()
+    assert launch.stage(s3, "s3://artifacts/base", "analytics", script).uploaded == ()
     script.write_text("print('v2')\n")
-    second = artifacts.stage(s3, "s3://artifacts/base", "analytics", script)
+    second = launch.stage(s3, "s3://artifacts/base", "analytics", script)
     assert second.uploaded == (second.script_uri.removeprefix("s3://artifacts/"),)
     assert second.py_files_uri == first.py_files_uri and second.script_uri != first.script_uri
-    names = zipfile.ZipFile(io.BytesIO(artifacts.dependency_zip())).namelist()
+    names = zipfile.ZipFile(io.BytesIO(launch.dependency_zip())).namelist()
     assert "jobkit/__init__.py" in names and "jobkit/sql_job.py" in names and "dagster_pipes/__init__.py" in names
 
 
@@ -160,7 +160,7 @@ def test_dagster_run_tags_go_on_a_job_flow_whether_or_not_it_has_tags(tmp_path):
         with dg.open_pipes_session(
             context=context, message_reader=dg.PipesTempFileMessageReader(), context_injector=dg.PipesEnvContextInjector()
         ) as pipes:
-            enriched.append(classic._request_with_pipes(pipes, untagged))
+            enriched.append(classic._enrich_params(pipes, untagged))
         return dg.MaterializeResult()
 
     assert dg.materialize([probe]).success

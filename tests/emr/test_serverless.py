@@ -6,6 +6,9 @@ import boto3
 import dagster as dg
 from dagster._core.utils import make_new_run_id
 
+from emr_platform.launcher import SparkJob
+from resources import site_of
+from resources.emr.serverless import EmrServerlessLauncher
 from tests.conftest import team_locations
 from tests.emr.conftest import (
     FAILING_SCRIPT,
@@ -165,3 +168,33 @@ def test_the_spark_ui_link_and_the_applications_log_group_reach_the_asset(tmp_pa
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     metadata = failure.event_specific_data.user_failure_data.metadata
     assert ".emrappui-prod." in metadata["spark_ui"].value
+
+
+def test_the_launcher_takes_its_boto3_session_injected(tmp_path, emr):
+    # Every AWS client of a launch comes from the session the launcher is given (here one that
+    # records its calls), as dagster-aws's Pipes clients take their boto3 client.
+    config = dev_config(tmp_path / "lake")
+    build_infra(config)
+    session = boto3.session.Session(region_name=config.platform.region)
+    calls = []
+    session.events.register("before-call", lambda model, **_: calls.append(f"{model.service_model.service_name}.{model.name}"))
+    launcher = EmrServerlessLauncher(settings=config.emr_serverless, site=site_of(config), aws=session)
+    script = tmp_path / "job.py"
+    script.write_text(QUICK_SCRIPT)
+
+    @dg.asset(key=["data-engineering", "probe", "t"])
+    def probe(context):
+        job = SparkJob(
+            team="data-engineering", asset_key=context.asset_key, script=script, inputs={},
+            output=str(tmp_path / "lake" / "probe"), size_name="small", size=config.job_sizes["small"], checks=[],
+            params={}, timeout_seconds=600,
+            tags={"team": "data-engineering", "asset": "data-engineering/probe/t", "substrate": "emr-serverless",
+                  "stage": "dev", "dagster-run-id": context.run.run_id},
+        )
+        yield from launcher.launch(context, job)
+
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([probe], instance=instance).success
+        metadata = instance.get_latest_materialization_event(probe.key).asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == 5 and metadata["cost_usd"].value > 0
+    assert {"s3.HeadObject", "iam.GetRole", "emr-serverless.StartJobRun", "emr-serverless.GetJobRun"} <= set(calls)

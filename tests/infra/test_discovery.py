@@ -1,5 +1,5 @@
 """Both sides of the contract: what the synthesized program declares, created in moto (a real
-HTTP server on 127.0.0.1), is found by ``emr_platform.discovery`` with real boto3 calls."""
+HTTP server on 127.0.0.1), is found by the launchers' lookups (``resources/emr/``) with real boto3 calls."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from emr_platform import discovery, naming
+from emr_platform import naming
 from emr_platform.config import load_config
-from emr_platform.discovery import DiscoveryError
+from resources.emr.classic import instance_profile_name
+from resources.emr.launch import DiscoveryError, team_parameter
+from resources.emr.serverless import execution_role_arn, serverless_application_id
 
 
 def _apply(synthesis, *, applications=True, roles=True, parameters=True) -> dict[str, str]:
@@ -40,11 +42,11 @@ def test_launchers_find_applications_roles_and_profiles_by_name(aws, dev):
     config = load_config("dev")
     ids = _apply(dev, parameters=False)
     for team in config.teams:
-        assert discovery.serverless_application_id(config, team) == ids[naming.serverless_application(config, team)]
-        assert discovery.execution_role_arn(config, team) == (
+        assert serverless_application_id(config, team) == ids[naming.serverless_application(config, team)]
+        assert execution_role_arn(config, team) == (
             f"arn:aws:iam::123456789012:role/{naming.serverless_execution_role(config, team)}"
         )
-        assert discovery.instance_profile_name(config, team) == naming.instance_profile(config, team)
+        assert instance_profile_name(config, team) == naming.instance_profile(config, team)
     assert {purpose: naming.bucket(config, purpose) for purpose in ("lake", "artifacts", "logs")} == {
         "lake": "emr-platform-dev-lake", "artifacts": "emr-platform-dev-artifacts", "logs": "emr-platform-dev-logs"
     }
@@ -54,20 +56,20 @@ def test_published_ssm_parameters_are_the_fallback(aws, dev):
     config = load_config("dev")
     _apply(dev, applications=False, roles=False)
     # Values are what the stack published (mock IDs/ARNs of the synthesized resources).
-    assert discovery.serverless_application_id(config, "analytics") == "emr-platform-dev-analytics"
-    assert discovery.execution_role_arn(config, "analytics").endswith("role/emr-platform-dev-analytics-serverless")
-    assert discovery.team_parameter(config, "data-science", "glue-database") == "emr_platform_dev_data_science"
+    assert serverless_application_id(config, "analytics") == "emr-platform-dev-analytics"
+    assert execution_role_arn(config, "analytics").endswith("role/emr-platform-dev-analytics-serverless")
+    assert team_parameter(config, "data-science", "glue-database") == "emr_platform_dev_data_science"
 
 
 def test_missing_infra_is_a_clear_error(aws):
     config = load_config("dev")
     with pytest.raises(DiscoveryError, match=r"no usable EMR Serverless application named emr-platform-dev-analytics.*"
                        r"/emr-platform/dev/teams/analytics/application-id not found"):
-        discovery.serverless_application_id(config, "analytics")
+        serverless_application_id(config, "analytics")
     with pytest.raises(DiscoveryError, match="no IAM role named emr-platform-dev-analytics-serverless"):
-        discovery.execution_role_arn(config, "analytics")
+        execution_role_arn(config, "analytics")
     with pytest.raises(DiscoveryError, match="no IAM instance profile named emr-platform-dev-analytics-ec2"):
-        discovery.instance_profile_name(config, "analytics")
+        instance_profile_name(config, "analytics")
 
 
 def test_a_stopped_application_of_another_stage_is_not_taken(aws):
@@ -78,4 +80,4 @@ def test_a_stopped_application_of_another_stage_is_not_taken(aws):
     client.stop_application(applicationId=doomed["applicationId"])
     client.delete_application(applicationId=doomed["applicationId"])
     with pytest.raises(DiscoveryError):
-        discovery.serverless_application_id(config, "analytics")
+        serverless_application_id(config, "analytics")

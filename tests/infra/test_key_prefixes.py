@@ -11,7 +11,7 @@ from pathlib import Path
 from emr_platform import prefixes
 from infra.policies.rules import POLICIES
 from resources import site_of
-from resources.emr import artifacts, requests
+from resources.emr import launch
 from tests.infra import key_prefixed as kp
 from tests.infra.iam_eval import ALLOWED, DENIED, decide
 from tests.infra.synth import evaluate, synthesize
@@ -29,7 +29,7 @@ def test_catalog_logs_and_tls_material_live_under_the_key_prefixes(key_prefixed)
     for app in stack.of_type("aws:emrserverless/application:Application"):
         team = app.inputs["tags"]["team"]
         log_uri = app.inputs["monitoringConfiguration"]["s3MonitoringConfiguration"]["logUri"]
-        assert log_uri == f"{kp.LOGS}/{team}/emr-serverless/" == requests.log_uri(site_of(config), team, "emr-serverless")
+        assert log_uri == f"{kp.LOGS}/{team}/emr-serverless/" == launch.log_uri(site_of(config), team, "emr-serverless")
     (security,) = stack.of_type("aws:emr/securityConfiguration:SecurityConfiguration")
     tls = json.loads(security.inputs["configuration"])["EncryptionConfiguration"]["InTransitEncryptionConfiguration"]
     assert tls["TLSCertificateConfiguration"]["S3Object"] == f"{kp.ARTIFACTS}/emr-tls/certificates.zip"
@@ -52,7 +52,7 @@ def test_job_roles_reach_what_the_launchers_use_and_nothing_at_the_bucket_root(k
         assert decide([policy], "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}/1.json") == ALLOWED
         logs = prefixes.root(config.lake, "logs")
         assert decide([policy], "s3:ListBucket", logs.bucket_arn(), {"s3:prefix": f"{logs.key}/{team}/pipes/"}) == ALLOWED
-        staged = artifacts.stage(s3, config.lake.artifacts_root, team, script)
+        staged = launch.stage(s3, config.lake.artifacts_root, team, script)
         assert staged.uploaded
         for uri in (staged.script_uri, staged.py_files_uri):
             assert decide([policy], "s3:GetObject", "arn:aws:s3:::" + uri.removeprefix("s3://")) == ALLOWED, uri
