@@ -144,7 +144,7 @@ def materialize_locations(
     many independent assets of a run at once, in step processes of Dagster's multiprocess
     executor forked from a ``forkserver`` that has imported dagster and the location's module
     once (``preload_modules``), so a step does not pay the import; ``instance`` must then be
-    persistent. See README, Benchmarks, for what each measured on 2 cores.
+    persistent. benchmarks/README.md gives what each measured on 2 cores.
     """
     # Local Spark's server JVM and job forkserver start now, while Dagster loads and prepares the first asset.
     if "local" in used_substrates(stage := config or load_config()):

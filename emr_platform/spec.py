@@ -360,9 +360,6 @@ class SparkAsset(dg.Component, dg.Model):
         return dg.Definitions(assets=[_spark_asset])
 
 
-SparkAssetSpec = SparkAsset  # the name Python specs were written with
-
-
 @dataclass(frozen=True)
 class Location:
     """What a team's code location hands each of its assets when it builds them: the team, the

@@ -2,7 +2,8 @@
 
 Runs inside the Spark driver on every substrate (local Spark, EMR Serverless, EMR Classic),
 so it imports only ``pyspark`` and ``dagster_pipes`` — never the platform package. The
-launcher ships this file next to the script (PYTHONPATH locally, ``--py-files`` on EMR).
+launcher ships this package next to the script (PYTHONPATH locally, ``--py-files`` on EMR); a SQL
+asset's job is ``jobkit/sql_job.py``.
 
 A job script is a ``transform(spark, inputs, params)`` returning the DataFrame to write,
 or ``(DataFrame, metrics)`` where ``metrics`` maps names to numbers (e.g. ``{"auc": 0.71}``)
@@ -160,7 +161,7 @@ def _metadata(table: DataFrame, rows: int, output: str, metrics: dict[str, float
 def run(transform: Transform) -> None:
     """Run ``transform`` under Dagster Pipes: read inputs, write parquet, report metadata and checks."""
     with open_dagster_pipes(message_writer=message_writer()) as pipes:
-        _run(pipes, transform)
+        run_with(pipes, transform)
 
 
 def message_writer() -> PipesMessageWriter | None:
@@ -175,7 +176,10 @@ def message_writer() -> PipesMessageWriter | None:
     return PipesS3MessageWriter(client=boto3.client("s3"))
 
 
-def _run(pipes: PipesContext, transform: Transform) -> None:
+def run_with(pipes: PipesContext, transform: Transform) -> None:
+    """The body of a job in an open Pipes session: read the inputs (only the partitions the run
+    reads), call ``transform``, write its rows, report rows, schema, preview, metrics and one
+    result per declared check. What :func:`run` and the SQL job (``jobkit/sql_job.py``) share."""
     extras = pipes.extras
     started = time.monotonic()
     spark = SparkSession.builder.appName(extras["asset_key"]).getOrCreate()
@@ -324,27 +328,3 @@ def _unpartitioned_files(spark: SparkSession, output: str, column: str) -> bool:
     except Exception:  # nothing there yet (PATH_NOT_FOUND) or not a parquet table
         return False
     return any(f"/{column}=" not in path for path in files)
-
-
-def run_sql() -> None:
-    """Run the Spark SQL query of Pipes extras ``sql`` as a job: every input is a temporary view
-    named like the input (holding only the upstream partitions the run reads), the query's result
-    is the table written, reported like ``run``'s. A partitioned run binds the named parameters
-    ``:partition_start`` and ``:partition_end`` (local dates, end exclusive; time partitions) or
-    ``:partition_keys`` (an array of the keys; static partitions), which the query may use."""
-    with open_dagster_pipes(message_writer=message_writer()) as pipes:
-        query = pipes.extras["sql"]
-
-        def transform(spark: SparkSession, inputs: dict[str, DataFrame], params: dict[str, Any], partition=None) -> DataFrame:
-            for name, frame in inputs.items():
-                frame.createOrReplaceTempView(name)
-            return spark.sql(query, args=sql_args(partition) if partition is not None else None)
-
-        _run(pipes, transform)
-
-
-def sql_args(partition: Partition) -> dict[str, Any]:
-    """The named parameters a SQL asset's query may use for the run's ``partition``."""
-    if partition.start is None:
-        return {"partition_keys": F.array(*map(F.lit, partition.keys))}
-    return {"partition_start": partition.start_date, "partition_end": partition.end_date}

@@ -19,7 +19,7 @@ A dead server (killed, crashed) is noticed by the next lease and restarted trans
 
 Class-data sharing: a JVM that loads Spark's classes from a CDS archive instead of from its
 jars starts and warms up in about half the time (measured 2026-11-26 on 2 cores: port open in
-3.8-7.1 s instead of 7.1-11.9 s; README, Local Spark). A server started without an archive
+3.8-7.1 s instead of 7.1-11.9 s; docs/local-spark.md). A server started without an archive
 records one (``-XX:ArchiveClassesAtExit``) into a file of its own; when it is stopped, the
 JVM writes it at exit and the stopper publishes it under its final name only once a
 ``java -Xshare:on`` with the server's classpath accepts it, so no start ever maps a partial

@@ -38,11 +38,11 @@ DAILY = {"kind": "daily", "start": "2013-01-01", "end": "2013-02-01", "timezone"
 def probe_definitions(config, team: str, folder: Path, **spec) -> tuple[dg.Definitions, dg.AssetKey]:
     """A location of ``team`` holding one daily asset ``[team, probe, days]`` (January 2013) running the probe."""
     from assets.lib.factory import team_definitions
-    from emr_platform.spec import SparkAssetSpec, non_empty, unique
+    from emr_platform.spec import SparkAsset, non_empty, unique
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "probe.py").write_text(PROBE_SCRIPT)
-    asset = SparkAssetSpec(
+    asset = SparkAsset(
         domain="probe", table="days", script="probe.py", description="what the job saw of its partitions",
         checks=(non_empty(), unique("day")), partitions=DAILY, partition_column="day", **spec,
     )

@@ -10,7 +10,7 @@ from apps.workspace import dependency_order, load_locations
 from emr_platform.workspace import workspace_locations
 from emr_platform import substrates
 from assets.lib.factory import team_definitions
-from emr_platform.spec import SparkAssetSpec
+from emr_platform.spec import SparkAsset
 
 TEAM_ASSETS = {
     "data-engineering": {
@@ -95,13 +95,13 @@ def test_dev_stage_puts_assets_on_their_declared_substrates():
 
 def test_a_location_for_an_undeclared_team_refuses_to_load(tmp_path):
     (tmp_path / "job.py").write_text("")
-    spec = SparkAssetSpec(domain="d", table="t", script="job.py", description="x")
+    spec = SparkAsset(domain="d", table="t", script="job.py", description="x")
     with pytest.raises(ConfigError, match="teams.marketing: team is not declared"):
         team_definitions("marketing", [spec], tmp_path)
 
 
 def test_a_missing_job_script_is_named(tmp_path):
-    spec = SparkAssetSpec(domain="d", table="t", script="nope.py", description="x")
+    spec = SparkAsset(domain="d", table="t", script="nope.py", description="x")
     with pytest.raises(FileNotFoundError, match="analytics/d/t: job script .*nope.py not found"):
         team_definitions("analytics", [spec], tmp_path)
 

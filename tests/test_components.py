@@ -20,7 +20,7 @@ from emr_platform.launcher import SQL_JOB
 from assets.lib.components import VALIDATION_ENV, SparkAssetError
 from assets.lib.factory import defs_components, team_definitions
 from apps.workspace import location_definitions
-from emr_platform.spec import SparkAssetSpec, between, non_empty, not_null, references, unique
+from emr_platform.spec import SparkAsset, between, non_empty, not_null, references, unique
 from tests.conftest import copy_platform
 
 
@@ -60,7 +60,7 @@ def test_yaml_and_python_routes_give_equal_definitions(stage):
     config = load_config(stage)
     sql = (CARRIER_MONTHLY / "carrier_monthly.sql").read_text()
     python = {
-        "analytics/performance/carrier_monthly": SparkAssetSpec(
+        "analytics/performance/carrier_monthly": SparkAsset(
             domain="performance",
             table="carrier_monthly",
             sql=sql,
@@ -79,7 +79,7 @@ def test_yaml_and_python_routes_give_equal_definitions(stage):
             input_partitions={"flights": "window"},
             automation={"on_cron": "0 7 2 * *"},
         ),
-        "data-engineering/core/route_delays_daily": SparkAssetSpec(
+        "data-engineering/core/route_delays_daily": SparkAsset(
             domain="core",
             table="route_delays_daily",
             script="defs/core/route_delays_daily/route_delays_daily.py",
@@ -229,7 +229,7 @@ def test_the_parsers_jvm_compiles_with_c1_alone_and_one_gc_thread():
 
 def test_an_asset_declared_in_python_and_yaml_is_an_error(tmp_path, monkeypatch):
     package, folder = team_package(tmp_path, monkeypatch, {"defs/a/defs.yaml": GOOD})
-    spec = SparkAssetSpec(domain="d", table="t", sql="SELECT 1 AS one", description="again")
+    spec = SparkAsset(domain="d", table="t", sql="SELECT 1 AS one", description="again")
     with pytest.raises(ConfigError, match=r"a/defs\.yaml:4 attributes\.table: asset analytics/d/t is declared more than once"):
         team_definitions("analytics", [spec], folder, config=load_config("local"), package=package)
 

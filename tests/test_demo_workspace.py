@@ -28,10 +28,10 @@ def _workspace(tmp_path, config) -> object:
 
         from emr_platform.config import PlatformConfig
         from assets.lib.factory import team_definitions
-        from emr_platform.spec import SparkAssetSpec
+        from emr_platform.spec import SparkAsset
 
         config = PlatformConfig.model_validate_json(Path({str(tmp_path / "config.json")!r}).read_text())
-        SPEC = SparkAssetSpec(domain="probe", table="t", script="job.py", description="probe")
+        SPEC = SparkAsset(domain="probe", table="t", script="job.py", description="probe")
         defs = team_definitions("analytics", [SPEC], Path(__file__).parent, config=config)
     '''))
     workspace = tmp_path / "workspace.yaml"

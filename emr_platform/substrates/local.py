@@ -34,13 +34,13 @@ class LocalSparkSettings(SettingsModel):
         "",
         description="Extra options of local Spark's JVMs: the Connect server's and each classic session's driver, "
         "e.g. `-XX:TieredStopAtLevel=1` (C1 alone: a JVM that lives for a few jobs, as in CI, spends less CPU "
-        "compiling; a warm server runs slower with it: README, Benchmarks).",
+        "compiling; a warm server runs slower with it: benchmarks/README.md).",
     )
     forkserver: bool = Field(
         True,
         description="Start each job script as a fork of a Python process that has imported pyspark and "
         "dagster-pipes once, instead of a new Python process (about 1 CPU-second less per job on 2 cores); the "
-        "script runs as with `python <script>`: README, Local Spark.",
+        "script runs as with `python <script>`: docs/local-spark.md.",
     )
     state_dir: str = Field(".spark/connect", description="Where the Connect server keeps its state and log.")
 

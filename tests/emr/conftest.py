@@ -103,12 +103,12 @@ def one_asset(config: PlatformConfig, team: str, tmp_path: Path, script: str, **
     import dagster as dg
 
     from assets.lib.factory import team_definitions
-    from emr_platform.spec import SparkAssetSpec
+    from emr_platform.spec import SparkAsset
 
     folder = tmp_path / "location"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "job.py").write_text(script)
-    asset = SparkAssetSpec(domain="probe", table="t", script="job.py", description="probe", **spec)
+    asset = SparkAsset(domain="probe", table="t", script="job.py", description="probe", **spec)
     defs = team_definitions(team, [asset], folder, config=config)
     return defs.resolve_implicit_global_asset_job_def(), dg.AssetKey([team, "probe", "t"])
 

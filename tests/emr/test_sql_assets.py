@@ -118,6 +118,7 @@ def test_a_partitioned_query_may_use_the_runs_bounds(spark_remote):
     import datetime as dt
 
     import jobkit
+    from jobkit.sql_job import sql_args
 
     spark = SparkSession.builder.remote(spark_remote).getOrCreate()
     days = spark.sql("SELECT explode(sequence(DATE'2013-01-30', DATE'2013-02-02')) AS day")
@@ -126,9 +127,9 @@ def test_a_partitioned_query_may_use_the_runs_bounds(spark_remote):
     window = jobkit.Partition(
         "daily", "day", ("2013-01-31", "2013-02-01"), dt.datetime(2013, 1, 31, tzinfo=utc), dt.datetime(2013, 2, 2, tzinfo=utc)
     )
-    bounded = spark.sql("SELECT day FROM days WHERE day >= :partition_start AND day < :partition_end", args=jobkit.sql_args(window))
+    bounded = spark.sql("SELECT day FROM days WHERE day >= :partition_start AND day < :partition_end", args=sql_args(window))
     assert [str(r.day) for r in bounded.orderBy("day").collect()] == ["2013-01-31", "2013-02-01"]
     static = jobkit.Partition("static", "k", ("a", "c"))
-    chosen = spark.sql("SELECT k FROM VALUES ('a'), ('b'), ('c') AS t(k) WHERE array_contains(:partition_keys, k)", args=jobkit.sql_args(static))
+    chosen = spark.sql("SELECT k FROM VALUES ('a'), ('b'), ('c') AS t(k) WHERE array_contains(:partition_keys, k)", args=sql_args(static))
     assert sorted(r.k for r in chosen.collect()) == ["a", "c"]
-    assert spark.sql("SELECT 1 AS one", args=jobkit.sql_args(window)).first().one == 1
+    assert spark.sql("SELECT 1 AS one", args=sql_args(window)).first().one == 1
