@@ -119,7 +119,7 @@ MIB = 1024 * 1024
 
 
 def _storage(team: str, stage: str | None, threshold_mib: int = 8, chunk_mib: int = 8):
-    from emr_platform.storage import open_storage
+    from emr_platform.lake.storage import open_storage
 
     return open_storage(
         _config(stage), team, multipart_threshold=threshold_mib * MIB, multipart_chunksize=chunk_mib * MIB

@@ -36,7 +36,7 @@ def clean_errors() -> Iterator[None]:
 
     from emr_platform.preview import PreviewError
     from emr_platform.sessions import SessionError
-    from emr_platform.storage import PathError
+    from emr_platform.lake.storage import PathError
 
     try:
         yield

@@ -66,7 +66,7 @@ class SessionConsole(code.InteractiveConsole):
         self.where = where
 
     def showtraceback(self) -> None:
-        from emr_platform.storage import PathError
+        from emr_platform.lake.storage import PathError
 
         error = sys.exc_info()[1]
         if isinstance(error, PathError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from emr_platform import prefixes
+from emr_platform.lake import prefixes
 from emr_platform.settings import LakeSettings, PlatformSettings
 
 
@@ -37,7 +37,7 @@ def prefix(config: StageLike) -> str:
 
 def bucket(config: StageLike, purpose: str) -> str:
     """Bucket name of ``purpose`` (``lake``, ``artifacts`` or ``logs``) taken from the stage's lake URIs
-    (:func:`emr_platform.prefixes.root`, which raises ``ValueError`` for a root that is not ``s3://``)."""
+    (:func:`emr_platform.lake.prefixes.root`, which raises ``ValueError`` for a root that is not ``s3://``)."""
     return prefixes.root(config.lake, purpose).bucket
 
 

@@ -14,7 +14,8 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlparse
 
-from emr_platform import lake, storage
+from emr_platform import lake
+from emr_platform.lake import storage
 from emr_platform.config import CONFIG_FILE, PlatformConfig
 from emr_platform.pricing import Usage
 from emr_platform.substrates import emr_serverless
@@ -100,7 +101,7 @@ class TeamLake:
 
     A name is ``<team>/<domain>/<table>`` (or ``<domain>/<table>`` of the session's own team).
     Names outside the team's own prefix and its ``upstream_teams`` are refused with
-    :class:`emr_platform.storage.PathError` before Spark reads anything.
+    :class:`emr_platform.lake.storage.PathError` before Spark reads anything.
     """
 
     def __init__(self, spark: Any, config: PlatformConfig, team: str):

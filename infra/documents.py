@@ -1,7 +1,7 @@
 """Builders of IAM and bucket policy documents: plain dicts, with ARNs only known at deploy time
 joined by :func:`arn` (then passed through ``pulumi.Output.json_dumps``).
 
-Every S3 location is taken from :mod:`emr_platform.prefixes` as ``(bucket, key prefix)``, so a
+Every S3 location is taken from :mod:`emr_platform.lake.prefixes` as ``(bucket, key prefix)``, so a
 lake, artifacts or logs root with a key prefix (``s3://bucket/some/prefix``) is scoped exactly
 as the launchers use it. The S3 scope of an owner (a team, or the platform's code location):
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pulumi
 
-from emr_platform import prefixes
+from emr_platform.lake import prefixes
 from emr_platform.config import PlatformConfig
-from emr_platform.prefixes import S3Prefix
+from emr_platform.lake.prefixes import S3Prefix
 
 PURPOSES = prefixes.PURPOSES
 READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]

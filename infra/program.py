@@ -9,7 +9,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from emr_platform import naming, prefixes, tags
+from emr_platform import naming, tags
+from emr_platform.lake import prefixes
 from emr_platform.config import STAGES_DIR, ConfigError, PlatformConfig
 from infra.components.alerts import TeamAlerts, TeamAlertsArgs
 from infra.components.dagster_deployment import DagsterDeployment, DagsterDeploymentArgs

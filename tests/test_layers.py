@@ -69,14 +69,14 @@ def tree(tmp_path: Path) -> Path:
         ("assets/lib/components.py", "def _lazy():\n    from assets import catalog\n", "team locations and their catalog >"),
         ("infra/program.py", "import resources\n", "infra builds on the library alone"),
         ("jobkit/__init__.py", "import dagster\n", "the job kit, shipped to EMR"),
-        ("emr_platform/prefixes.py", "def _lazy():\n    from emr_platform import naming\n", "no two modules or packages"),
+        ("emr_platform/lake/prefixes.py", "def _lazy():\n    from emr_platform import naming\n", "no two modules or packages"),
     ],
 )
 def test_a_wrong_import_breaks_a_contract(tree: Path, module: str, added: str, contract: str):
     path = tree / module
     path.write_text(path.read_text() + "\n" + added)
-    if module == "emr_platform/prefixes.py":  # the other half of that cycle
-        assert "from emr_platform import prefixes" in (tree / "emr_platform/naming.py").read_text()
+    if module == "emr_platform/lake/prefixes.py":  # the other half of that cycle
+        assert "from emr_platform.lake import prefixes" in (tree / "emr_platform/naming.py").read_text()
     done = lint(tree)
     assert done.returncode == 1, done.stdout + done.stderr
     broken = [line for line in done.stdout.splitlines() if line.endswith(" BROKEN")]

@@ -1,10 +1,10 @@
 """The platform's cost data in the lake: ``<lake root>/platform/cost/...``, through the one
-local-or-S3 storage layer (:mod:`emr_platform.storage`)."""
+local-or-S3 storage layer (:mod:`emr_platform.lake.storage`)."""
 
 from __future__ import annotations
 
 from emr_platform.config import PlatformConfig
-from emr_platform.storage import PLATFORM, LakePath, open_storage
+from emr_platform.lake.storage import PLATFORM, LakePath, open_storage
 
 COST_PREFIX = "cost"
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from emr_platform import naming, prefixes, tags
+from emr_platform import naming, tags
+from emr_platform.lake import prefixes
 from emr_platform.config import PlatformConfig
 from emr_platform.settings import TaskSize
 from infra import dagster_instance as di

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from emr_platform.prefixes import S3Prefix
+from emr_platform.lake.prefixes import S3Prefix
 from infra.documents import tls_only_bucket_policy
 
 LOG_EXPIRY_DAYS = 90

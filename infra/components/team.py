@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from emr_platform import naming, prefixes
+from emr_platform import naming
+from emr_platform.lake import prefixes
 from emr_platform.config import PlatformConfig
 from infra.components.sessions import ApplicationSessions
 from infra.documents import arn, assume_role, document, team_s3_statements

@@ -41,7 +41,7 @@ from emr_platform import naming, pricing, tags
 from emr_platform.launcher import Site, SparkJob, SparkJobError
 from emr_platform.naming import StageLike
 from emr_platform.pricing import Usage
-from emr_platform.prefixes import S3Prefix
+from emr_platform.lake.prefixes import S3Prefix
 from emr_platform.substrates import emr_classic
 from emr_platform.substrates.descriptor import Orphan
 from emr_platform.substrates.emr_classic import (

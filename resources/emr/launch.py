@@ -37,10 +37,11 @@ import dagster_pipes
 from botocore.exceptions import ClientError
 from dagster_aws.pipes import PipesS3MessageReader
 
-from emr_platform import naming, prefixes, tags
+from emr_platform import naming, tags
+from emr_platform.lake import prefixes
 from emr_platform.launcher import JOBKIT, Site, SparkJob, SparkJobError, SparkLauncher, SparkResult, Usage, log_tail, with_usage
 from emr_platform.naming import StageLike
-from emr_platform.prefixes import S3Prefix
+from emr_platform.lake.prefixes import S3Prefix
 from emr_platform.settings import JobSize, SettingsModel
 
 MESSAGE_POLL_SECONDS = 1.0  # between reads of the job's next message chunk in S3

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from emr_platform.config import load_config
-from emr_platform.storage import MIB, open_storage
+from emr_platform.lake.storage import MIB, open_storage
 
 from .conftest import DEV_LAKE_BUCKET
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emr_platform.config import ConfigError, load_config
-from emr_platform.storage import LakePath, PathError, resolve
+from emr_platform.lake.storage import LakePath, PathError, resolve
 
 LOCAL = load_config("local")
 DEV = load_config("dev")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from emr_platform import prefixes
+from emr_platform.lake import prefixes
 from emr_platform.config import load_config
 from tests.infra.iam_eval import ALLOWED, DENIED, decide, lint
 

@@ -30,9 +30,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emr_platform import prefixes
+from emr_platform.lake import prefixes
 from emr_platform.config import load_config
-from emr_platform.prefixes import S3Prefix
+from emr_platform.lake.prefixes import S3Prefix
 from tests.conftest import free_port
 from tests.infra.iam_eval import ALLOWED, DENIED, decide
 from tests.infra.synth import ACCOUNT_ID, Synthesis

@@ -8,7 +8,7 @@ import json
 import boto3
 from pathlib import Path
 
-from emr_platform import prefixes
+from emr_platform.lake import prefixes
 from infra.policies.rules import POLICIES
 from resources import site_of
 from resources.emr import launch
@@ -83,7 +83,7 @@ def test_one_bucket_under_three_key_prefixes_is_declared_once_and_logs_expire_on
 
 def test_tls_material_and_compute_logs_follow_the_roots():
     from emr_platform.config import LakeSettings
-    from emr_platform.prefixes import S3Prefix
+    from emr_platform.lake.prefixes import S3Prefix
 
     keyed = LakeSettings(root="s3://l/w", artifacts_root="s3://a/x/", logs_root="s3://g/y/z")
     assert prefixes.tls_material(keyed) == S3Prefix("a", "x/emr-tls")

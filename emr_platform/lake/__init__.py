@@ -1,4 +1,6 @@
-"""Where data lives: lake URIs of assets and resolved URIs of external sources.
+"""Where data lives, in one package: lake URIs of assets and resolved URIs of external sources
+(here), a team's S3 prefixes (:mod:`emr_platform.lake.prefixes`) and the local-or-S3 storage of a
+team's lake prefix (:mod:`emr_platform.lake.storage`).
 
 Pure naming, except :func:`source_uri`, which on first use unpacks package data
 (``pkg://`` sources, stage ``local``) into ``<lake root>/_landing/`` so Spark can read it.
