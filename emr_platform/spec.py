@@ -319,8 +319,8 @@ class SparkAsset(dg.Component, dg.Model):
     def definitions(self, location: Location) -> dg.Definitions:
         """The Dagster asset of this spec in ``location``, with its asset checks, partitions and
         operations; each run builds its :class:`~emr_platform.launcher.SparkJob` and launches it on
-        the launcher resource of its substrate (named by resource key only). Owners, the group and
-        the team's tags are the location's policy, mapped over every asset it loads.
+        the launcher resource of its substrate (named by resource key only). Owners, kinds, the group
+        and the team's tags are the location's policy, mapped over every asset it loads.
         Raises ``ConfigError`` and ``FileNotFoundError`` as :func:`resolve`."""
         asset = resolve(location.config, location.team, self, location.base_dir, location.upstream, location.label,
                         lambda spec, *field_path: spec.where(*field_path))
@@ -340,8 +340,7 @@ class SparkAsset(dg.Component, dg.Model):
             automation_condition=asset.automation_condition,
             freshness_policy=asset.freshness_policy,
             retry_policy=asset.retry_policy,
-            kinds={"spark", asset.substrate},
-            tags={tags.SUBSTRATE: asset.substrate},
+            tags={tags.SUBSTRATE: asset.substrate},  # the location's policy adds the kinds from it
             metadata={"job_script": dg.MetadataValue.path(str(asset.script)), "job_size": asset.size_name},
             check_specs=[dg.AssetCheckSpec(c.name, asset=key, description=c.description) for c in self.checks],
             required_resource_keys={launcher_key},

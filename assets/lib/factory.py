@@ -45,7 +45,8 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*map_(re
 
 def policy(config: PlatformConfig, team: str) -> Callable[[dg.AssetSpec], dg.AssetSpec]:
     """The platform's policy for an asset of ``team``'s location: group ``<team>_<domain>``,
-    owners ``team:<team>`` and the team's owners in config.yml, tags team and stage."""
+    owners ``team:<team>`` and the team's owners in config.yml, kinds ``spark`` and the asset's
+    substrate (the tag its ``build_defs`` resolved), tags team and stage."""
     owners = [f"team:{team}", *config.team(team).owners]
 
     def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
@@ -54,7 +55,9 @@ def policy(config: PlatformConfig, team: str) -> Callable[[dg.AssetSpec], dg.Ass
         metadata = {k: v for k, v in spec.metadata.items() if k not in COMPONENT_METADATA}
         return spec.replace_attributes(
             group_name=naming.group_name(team, spec.key.path[1]), metadata=metadata
-        ).merge_attributes(owners=owners, tags={tags.TEAM: team, tags.STAGE: config.stage})
+        ).merge_attributes(
+            owners=owners, kinds={"spark", spec.tags[tags.SUBSTRATE]}, tags={tags.TEAM: team, tags.STAGE: config.stage}
+        )
 
     return apply
 
