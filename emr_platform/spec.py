@@ -163,6 +163,13 @@ class CheckModel(dg.Model):
 Check = Literal["non_empty"] | CheckModel
 
 
+def _settings_as_given(model: type[BaseModel]) -> Any:
+    """A field's type: the mapping as written (the fields given, merged over the team's defaults and
+    checked when the location resolves the asset, naming its key, file and line), whose JSON Schema
+    is ``model``'s, so YAML editors complete and check it."""
+    return Annotated[dict, BeforeValidator(lambda value: value, json_schema_input_type=model)]
+
+
 def _check(value: Any) -> Any:
     """A check as Python writes it (a :class:`CheckSpec`) or as YAML does (``non_empty``, a mapping)."""
     if value == "non_empty":
@@ -233,7 +240,7 @@ class SparkAsset(dg.Component, dg.Model):
     job_size: str | None = Field(default=None, description="A name under job_sizes in config.yml; default: the team's.")
     substrate: SubstrateName | None = Field(default=None, description="Where it runs; default: the team's.")
     timeout_seconds: int | None = Field(default=None, gt=0, description="Default: execution.timeout_seconds.")
-    partitions: str | PartitioningSettings | dict | None = Field(
+    partitions: str | _settings_as_given(PartitioningSettings) | None = Field(
         default=None,
         description="A name under partitionings in config.yml, an inline partitioning, or 'none'; "
         "default: the team's partitions.",
@@ -246,15 +253,15 @@ class SparkAsset(dg.Component, dg.Model):
         description="Input name -> how a run's partitions map onto the input's: identity, window (the "
         "input's finer partitions in the run's time window) or all (read whole).",
     )
-    backfill: BackfillSettings | dict | None = Field(
+    backfill: _settings_as_given(BackfillSettings) | None = Field(
         default=None, description="single_run (default: a range in one run) or multi_run with max_partitions_per_run."
     )
     automation: Automation | None = Field(
         default=None,
         description="eager, on_missing, {on_cron: '<cron>'} in the team's time zone, or none; default: the team's.",
     )
-    freshness: FreshnessSettings | dict | None = Field(default=None, description="{fail_window: 26h, warn_window: 12h}.")
-    retry: RetrySettings | dict | None = Field(default=None, description="{max_retries, delay_seconds, backoff}.")
+    freshness: _settings_as_given(FreshnessSettings) | None = Field(default=None, description="{fail_window: 26h, warn_window: 12h}.")
+    retry: _settings_as_given(RetrySettings) | None = Field(default=None, description="{max_retries, delay_seconds, backoff}.")
 
     # where a YAML asset was declared (file, positions); None for a Python one
     _source: _Source | None = PrivateAttr(default=None)
