@@ -442,6 +442,8 @@ class _Source:
             if is_file and error.line:
                 where = f"{display_path(self.folder / asset.sql)}:{error.line} (attributes.sql of {display_path(self.yaml)})"
             raise SparkAssetError(f"{where}: Spark cannot parse the SQL: {error.message}") from None
+        except sql_parse.SqlParserUnavailable as error:
+            raise self.error(["sql"], str(error)) from None
         unknown = sorted(parsed.relations - set(asset.inputs))
         if unknown:
             raise self.error(

@@ -36,6 +36,10 @@ class SqlSyntaxError(ValueError):
         self.message, self.line, self.column = message, line, column
 
 
+class SqlParserUnavailable(RuntimeError):
+    """Spark's parser could not be started (its JVM did not come up): the SQL was not checked."""
+
+
 @dataclass(frozen=True)
 class ParsedSql:
     """What a query reads: ``relations``, the table or view names it reads (multi-part names
@@ -52,15 +56,19 @@ def _parser() -> Any:
 
     from emr_platform.java import require_java
 
-    require_java()
-    gateway = launch_gateway(SparkConf(loadDefaults=False).set("spark.driver.extraJavaOptions", PARSER_JAVA_OPTIONS))
+    try:
+        require_java()
+        gateway = launch_gateway(SparkConf(loadDefaults=False).set("spark.driver.extraJavaOptions", PARSER_JAVA_OPTIONS))
+    except Exception as error:  # noqa: BLE001 - no java, or pyspark's own runtime error for a JVM that does not start
+        raise SqlParserUnavailable(f"Spark's SQL parser did not start ({error}); the SQL was not checked") from None
     return getattr(gateway.jvm.org.apache.spark.sql.catalyst.parser, "CatalystSqlParser$").__getattr__("MODULE$")
 
 
 def parse(sql: str) -> ParsedSql:
     """``sql`` (one query) parsed by Spark's parser.
 
-    Raises :class:`SqlSyntaxError` with Spark's message and position when it does not parse.
+    Raises :class:`SqlSyntaxError` with Spark's message and position when it does not parse, and
+    :class:`SqlParserUnavailable` when the parser's JVM does not start (a later call tries again).
     """
     from py4j.protocol import Py4JJavaError
 

@@ -302,3 +302,18 @@ def test_more_bad_defs_yaml_is_named_with_its_file_within_seconds(tmp_path, monk
         team_definitions("analytics", [], folder, config=load_config("local"), declared_keys=declared_keys, package=package)
     assert time.monotonic() - started < 10
     assert re.search(expected, str(raised.value)), str(raised.value)
+
+
+def test_a_parser_that_cannot_start_says_so_instead_of_a_java_error(tmp_path):
+    """No java to start: the SQL check says Spark's parser did not start, not a bare JVM or pyspark error."""
+    import subprocess
+
+    program = (
+        "from emr_platform import sql_parse\n"
+        "try:\n    sql_parse.parse('SELECT 1')\n"
+        "except sql_parse.SqlParserUnavailable as error:\n    print('UNAVAILABLE', error)\n"
+    )
+    env = {**os.environ, "JAVA_HOME": str(tmp_path / "no-java"), "PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("UNAVAILABLE Spark's SQL parser did not start (") and "the SQL was not checked" in done.stdout
