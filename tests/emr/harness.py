@@ -141,7 +141,7 @@ class EmrSimulator:
     def active(self) -> list[str]:
         """Clusters, steps and job runs not in a final state, as ``"<kind> <id> <state>"``."""
         found = []
-        for cluster in _emr().clusters.values():
+        for cluster in _clusters():
             if cluster.state in ACTIVE_CLUSTER_STATES and not cluster.keep_job_flow_alive_when_no_steps:
                 found.append(f"cluster {cluster.id} {cluster.state}")
             found += [f"step {s.id} {s.state}" for s in cluster.steps if s.state in ACTIVE_STEP_STATES]
@@ -161,7 +161,7 @@ class EmrSimulator:
             time.sleep(TICK_SECONDS)
 
     def _tick(self) -> None:
-        for cluster in list(_emr().clusters.values()):
+        for cluster in _clusters():
             self._tick_cluster(cluster)
         for runs in list(_serverless().job_runs.values()):
             for run in list(runs):
@@ -366,6 +366,13 @@ class EmrSimulator:
 
 
 _MISSING = object()
+
+
+def _clusters() -> list[Any]:
+    """moto's clusters, but for one whose ``RunJobFlow`` is still being answered: moto registers a
+    cluster in its backend while constructing it, before its state is set (``moto/emr/models.py``,
+    ``Cluster.__init__``), and this simulator reads the backend from another thread."""
+    return [cluster for cluster in list(_emr().clusters.values()) if getattr(cluster, "state", None) is not None]
 
 
 def _emr():
