@@ -38,7 +38,6 @@ from emr_platform.substrates.emr_serverless import (
     FINAL_SESSION_STATES,
     HEARTBEAT_SECONDS,
     READY_SESSION_STATES,
-    STARTABLE_APPLICATION_STATES,
     USABLE_APPLICATION_STATES,
     supports_sessions,
 )
@@ -181,6 +180,7 @@ def _aws_error(exc) -> str:
 def _ready_application(client: Any, application_id: str, poll: float, deadline: float, progress: Progress) -> None:
     """Check the application can run sessions; start it if stopped and wait until STARTED."""
     from resources.emr.launch import poll_until
+    from resources.emr.serverless import start_if_stopped
 
     application = client.get_application(applicationId=application_id)["application"]
     name, label = application.get("name", application_id), application.get("releaseLabel", "")
@@ -193,9 +193,7 @@ def _ready_application(client: Any, application_id: str, poll: float, deadline: 
         raise SessionError(
             f"application {name} has sessions disabled: set `interactive: true` for the team and run pulumi up"
         )
-    if application["state"] in STARTABLE_APPLICATION_STATES:
-        progress(f"starting application {name} ({application['state']})")
-        client.start_application(applicationId=application_id)
+    start_if_stopped(client, application_id, application, progress)
     described = iter([application])  # the first poll is the description above
 
     def describe() -> dict[str, Any]:

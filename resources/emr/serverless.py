@@ -248,10 +248,7 @@ class EmrServerlessLauncher(EmrLauncher):
         session = submission.session
         emr = session.client("emr-serverless")
         application_id = serverless_application_id(self.site, job.team, emr_serverless=emr)
-        state = emr.get_application(applicationId=application_id)["application"]["state"]
-        if state in STARTABLE_APPLICATION_STATES:
-            context.log.info(f"starting EMR Serverless application {application_id} ({state})")
-            emr.start_application(applicationId=application_id)
+        start_if_stopped(emr, application_id, emr.get_application(applicationId=application_id)["application"], context.log.info)
         request = serverless_start_params(
             self.settings,
             self.site,
@@ -316,6 +313,15 @@ def usage(job_run: dict[str, Any], wall_seconds: float, architecture: str = "X86
         billed=bool(billed),
         architecture=architecture,
     )
+
+
+def start_if_stopped(client: Any, application_id: str, application: dict[str, Any], say: Callable[[str], None]) -> None:
+    """Start application ``application_id`` (``application``: its ``GetApplication`` description)
+    if its state is one ``StartApplication`` accepts, saying so; a job run queues until it has
+    started, a session opener waits for it."""
+    if application["state"] in STARTABLE_APPLICATION_STATES:
+        say(f"starting EMR Serverless application {application.get('name', application_id)} ({application['state']})")
+        client.start_application(applicationId=application_id)
 
 
 def serverless_application_id(
