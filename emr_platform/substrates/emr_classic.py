@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from emr_platform import releases
 from emr_platform.settings import SettingsModel
 from emr_platform.substrates.descriptor import Substrate
 
@@ -51,7 +52,9 @@ class BootstrapAction(SettingsModel):
 class ClusterProfile(SettingsModel):
     """A transient EMR Classic cluster: what ``run_job_flow`` is asked for. Give instance groups or fleets."""
 
-    release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$")
+    release_label: releases.ReleaseLabel = Field(
+        releases.DEFAULT_LABEL, description="EMR release of the cluster, a label of emr_platform/releases.py."
+    )
     instance_groups: list[InstanceGroup] = Field(default_factory=list)
     instance_fleets: list[InstanceFleet] = Field(default_factory=list)
     bootstrap_actions: list[BootstrapAction] = Field(default_factory=list)

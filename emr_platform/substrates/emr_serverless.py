@@ -3,7 +3,8 @@
 Job run and application states are from the EMR Serverless API reference (``JobRun.state``,
 ``Application.state``), read 2026-11-25; session states (``Session.state``) and the release
 that brings sessions (emr-7.13.0) from the EMR Serverless user guide, "Run interactive sessions
-with Amazon EMR Serverless through Spark Connect", read 2026-11-26.
+with Amazon EMR Serverless through Spark Connect", read 2026-11-26. The releases themselves are
+``emr_platform/releases.py``'s.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from emr_platform import tags
+from emr_platform import releases, tags
 from emr_platform.settings import SettingsModel
 from emr_platform.substrates.descriptor import Substrate
 
@@ -28,18 +29,17 @@ ACTIVE_SESSION_STATES = ("SUBMITTED", "STARTING", "STARTED", "IDLE", "BUSY")
 READY_SESSION_STATES = ("STARTED", "IDLE", "BUSY")
 ENDED_SESSION_STATES = ("FAILED", "TERMINATING", "TERMINATED")
 FINAL_SESSION_STATES = ("FAILED", "TERMINATED")  # nothing more will change: billed usage is known
-SESSIONS_MIN_RELEASE = (7, 13, 0)  # StartSession needs emr-7.13.0 or later
-
-
-def release_version(label: str) -> tuple[int, int, int]:
-    """``(major, minor, patch)`` of an EMR release label such as ``emr-7.13.0``."""
-    major, minor, patch = label.removeprefix("emr-").split(".")
-    return int(major), int(minor), int(patch)
+SESSIONS_MIN_RELEASE = (7, 13, 0)  # StartSession needs emr-7.13.0 or later (emr-spark-8.0.0 is later)
 
 
 def supports_sessions(label: str) -> bool:
-    """Whether applications of release ``label`` can run Spark Connect sessions (emr-7.13.0 and later)."""
-    return release_version(label) >= SESSIONS_MIN_RELEASE
+    """Whether applications of release ``label`` (``emr-X.Y.Z`` or ``emr-spark-X.Y.Z``, as AWS
+    reports it) can run Spark Connect sessions: emr-7.13.0 and later. False for a label of
+    another shape."""
+    try:
+        return releases.release_version(label) >= SESSIONS_MIN_RELEASE
+    except ValueError:
+        return False
 
 
 class EmrServerlessSettings(SettingsModel):
@@ -56,7 +56,9 @@ class EmrServerlessSettings(SettingsModel):
     architecture: Literal["X86_64", "ARM64"] = Field(
         "X86_64", description="Instruction set of the applications: ARM64 runs on Graviton, about 20% cheaper."
     )
-    release_label: str = Field("emr-7.9.0", pattern=r"^emr-\d+\.\d+\.\d+$", description="EMR release, e.g. emr-7.9.0.")
+    release_label: releases.ReleaseLabel = Field(
+        releases.DEFAULT_LABEL, description="EMR release of the applications, a label of emr_platform/releases.py."
+    )
     warm_drivers: int = Field(0, ge=0, le=100, description="Pre-initialized driver workers.")
     warm_executors: int = Field(0, ge=0, le=1000, description="Pre-initialized executor workers.")
     max_vcpu: int = Field(64, ge=1, description="vCPU cap of the application.")

@@ -8,6 +8,7 @@ from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from assets.platform_cost import platform_definitions
+from emr_platform.releases import DEFAULT_LABEL
 from tests.cost.conftest import stage_config
 
 ROLE = "arn:aws:iam::123456789012:role/emr-platform-dev-analytics"
@@ -23,7 +24,7 @@ def _cluster(emr, run_id: str, **extra_tags: str) -> str:
     tags = {"team": "analytics", "stage": "dev", "dagster-run-id": run_id, **extra_tags}
     return emr.run_job_flow(
         Name=f"analytics-{run_id[:8]}",
-        ReleaseLabel="emr-7.9.0",
+        ReleaseLabel=DEFAULT_LABEL,
         Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1, "KeepJobFlowAliveWhenNoSteps": True},
         JobFlowRole="EMR_EC2_DefaultRole",
         ServiceRole="EMR_DefaultRole",
@@ -52,7 +53,7 @@ def test_orphan_sensor_stops_work_of_ended_runs_only(aws, tmp_path):
     emr, serverless = boto3.client("emr"), boto3.client("emr-serverless")
     orphan_cluster, live_cluster = _cluster(emr, ended), _cluster(emr, running)
     foreign_cluster, other_stage = _cluster(emr, unknown), _cluster(emr, ended, stage="prod")
-    application = serverless.create_application(name="analytics", releaseLabel="emr-7.9.0", type="SPARK")["applicationId"]
+    application = serverless.create_application(name="analytics", releaseLabel=DEFAULT_LABEL, type="SPARK")["applicationId"]
     orphan_job, live_job = _job_run(serverless, application, ended), _job_run(serverless, application, running)
 
     sensor = platform_definitions(stage_config("dev", tmp_path / "lake")).resolve_sensor_def("emr_orphan_sensor")

@@ -50,7 +50,7 @@ def build_infra(config: PlatformConfig) -> None:
         iam.create_role(RoleName=naming.instance_profile(config, team), AssumeRolePolicyDocument=trust)
         iam.create_instance_profile(InstanceProfileName=naming.instance_profile(config, team))
         app = emr.create_application(
-            name=naming.serverless_application(config, team), releaseLabel="emr-7.9.0", type="SPARK"
+            name=naming.serverless_application(config, team), releaseLabel=config.emr_serverless.release_label, type="SPARK"
         )
         emr.stop_application(applicationId=app["applicationId"])
         logs.create_log_group(logGroupName=naming.log_group(config, team))

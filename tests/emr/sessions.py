@@ -4,8 +4,9 @@
 routes and handlers of ``StartSession``, ``GetSession``, ``GetSessionEndpoint``,
 ``TerminateSession``, ``ListSessions``, ``TagResource`` (sessions) and ``GetDashboardForJobRun``
 to moto's EMR Serverless service, with sessions stored on moto's backend (so a moto reset
-clears them), and lets ``ListJobRuns`` list nothing for an application without job runs (moto
-raises ResourceNotFound there). What EMR refuses is refused: a stopped application without auto-start, an
+clears them), lets ``ListJobRuns`` list nothing for an application without job runs (moto
+raises ResourceNotFound there) and ``CreateApplication`` take an ``emr-spark-X.Y.Z`` release (moto
+knows only ``emr-X.Y.0``). What EMR refuses is refused: a stopped application without auto-start, an
 application without ``interactiveConfiguration.sessionEnabled`` or below emr-7.13.0.
 
 Sessions stay SUBMITTED until the :class:`tests.emr.harness.EmrSimulator` runs
@@ -19,6 +20,7 @@ EMR Serverless does (one minute's minimum per worker).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import uuid
 from typing import Any
@@ -45,16 +47,19 @@ ROUTES = {
 def install() -> None:
     """Add the session routes and handlers to moto (idempotent; before the server builds its apps)."""
     serverless_urls.url_paths.update(ROUTES)
+    global _ORIGINAL_LIST_JOB_RUNS, _ORIGINAL_CREATE_APPLICATION
     if serverless_models.EMRServerlessBackend.list_job_runs is not _list_job_runs:
-        global _ORIGINAL_LIST_JOB_RUNS
         _ORIGINAL_LIST_JOB_RUNS = serverless_models.EMRServerlessBackend.list_job_runs
         serverless_models.EMRServerlessBackend.list_job_runs = _list_job_runs
+    if serverless_models.EMRServerlessBackend.create_application is not _create_application:
+        _ORIGINAL_CREATE_APPLICATION = serverless_models.EMRServerlessBackend.create_application
+        serverless_models.EMRServerlessBackend.create_application = _create_application
     for name in ("start_session", "get_session", "get_session_endpoint", "terminate_session", "list_sessions",
                  "tag_resource", "get_dashboard_for_job_run"):
         setattr(serverless_responses.EMRServerlessResponse, name, globals()[f"_{name}"])
 
 
-_ORIGINAL_LIST_JOB_RUNS = None
+_ORIGINAL_LIST_JOB_RUNS = _ORIGINAL_CREATE_APPLICATION = None
 
 
 def _list_job_runs(self, application_id: str, *args, **kwargs):
@@ -62,6 +67,15 @@ def _list_job_runs(self, application_id: str, *args, **kwargs):
     if application_id in self.applications and application_id not in self.job_runs:
         return []
     return _ORIGINAL_LIST_JOB_RUNS(self, application_id, *args, **kwargs)
+
+
+def _create_application(self, *args, release_label: str, **kwargs):
+    """moto validates a release label against ``emr-X.Y.0``; EMR Serverless also runs ``emr-spark-X.Y.Z``."""
+    if not re.fullmatch(r"emr-spark-\d+\.\d+\.\d+", release_label):
+        return _ORIGINAL_CREATE_APPLICATION(self, *args, release_label=release_label, **kwargs)
+    application = _ORIGINAL_CREATE_APPLICATION(self, *args, release_label="emr-0.0.0", **kwargs)
+    application.release_label = release_label
+    return application
 
 
 def backend() -> Any:
@@ -74,11 +88,9 @@ def sessions(application_id: str | None = None) -> list[dict[str, Any]]:
     return [s for s in store.values() if application_id in (None, s["applicationId"])]
 
 
-def enable_sessions(application_id: str, release_label: str = "emr-7.13.0") -> None:
-    """What infra does for an interactive team: the release label and ``sessionEnabled``."""
-    application = backend().get_application(application_id)
-    application.release_label = release_label
-    application.interactive_configuration = {"sessionEnabled": True}
+def enable_sessions(application_id: str) -> None:
+    """What infra does for an interactive team: ``sessionEnabled`` (the release is the application's own)."""
+    backend().get_application(application_id).interactive_configuration = {"sessionEnabled": True}
 
 
 def _store(response: Any) -> dict[str, dict[str, Any]]:
@@ -195,8 +207,9 @@ def _get_dashboard_for_job_run(self) -> ActionResult:
 
 
 def serverless_release_ok(label: str) -> bool:
-    major, minor, patch = (int(p) for p in label.removeprefix("emr-").split("."))
-    return (major, minor, patch) >= (7, 13, 0)
+    """Sessions from emr-7.13.0 on, EMR's rule, read here apart from the platform's own check."""
+    found = re.match(r"emr-(?:spark-)?(\d+)\.(\d+)\.(\d+)", label)
+    return bool(found) and tuple(map(int, found.groups())) >= (7, 13, 0)
 
 
 def tick(simulator: Any) -> None:

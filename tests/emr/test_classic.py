@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 from dagster._core.utils import make_new_run_id
 
+from emr_platform.releases import DEFAULT_LABEL
 from resources.emr import classic
 from tests.conftest import on_aws_call
 from tests.emr.conftest import (
@@ -151,7 +152,7 @@ def shared_cluster(name: str = "analytics-shared") -> str:
     """A long-running cluster (as a team would keep one) that takes two steps at a time."""
     return boto3.client("emr").run_job_flow(
         Name=name,
-        ReleaseLabel="emr-7.9.0",
+        ReleaseLabel=DEFAULT_LABEL,
         LogUri="s3://emr-platform-dev-logs/analytics/emr-classic/",
         Instances={
             "InstanceGroups": [

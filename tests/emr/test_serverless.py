@@ -158,7 +158,7 @@ def test_the_spark_ui_link_and_the_applications_log_group_reach_the_asset(tmp_pa
     name = "emr-platform-dev-data-engineering"
     client.delete_application(applicationId=applications()[name]["id"])
     client.create_application(
-        name=name, releaseLabel="emr-7.9.0", type="SPARK",
+        name=name, releaseLabel=config.emr_serverless.release_label, type="SPARK",
         monitoringConfiguration={"cloudWatchLoggingConfiguration": {"enabled": True, "logGroupName": group}},
     )
     job, _ = one_asset(config, "data-engineering", tmp_path, FAILING_SCRIPT)

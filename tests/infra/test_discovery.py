@@ -75,8 +75,8 @@ def test_missing_infra_is_a_clear_error(aws):
 def test_a_stopped_application_of_another_stage_is_not_taken(aws):
     config = load_config("dev")
     client = boto3.client("emr-serverless")
-    client.create_application(name="emr-platform-prod-analytics", releaseLabel="emr-7.9.0", type="SPARK")
-    doomed = client.create_application(name="emr-platform-dev-analytics", releaseLabel="emr-7.9.0", type="SPARK")
+    client.create_application(name="emr-platform-prod-analytics", releaseLabel=config.emr_serverless.release_label, type="SPARK")
+    doomed = client.create_application(name="emr-platform-dev-analytics", releaseLabel=config.emr_serverless.release_label, type="SPARK")
     client.stop_application(applicationId=doomed["applicationId"])
     client.delete_application(applicationId=doomed["applicationId"])
     with pytest.raises(DiscoveryError):

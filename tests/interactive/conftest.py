@@ -61,7 +61,7 @@ def run_cli(repo: Path, *args: str, input: str = "", env: dict[str, str] | None 
 
 
 def enable_sessions(config: PlatformConfig) -> None:
-    """Each team's application at emr-7.13.0 with sessionEnabled, as infra builds it for interactive teams."""
+    """Each interactive team's application with sessionEnabled, as infra builds it for interactive teams."""
     client = boto3.client("emr-serverless")
     names = {naming.serverless_application(config, team): team for team in config.teams}
     for application in client.list_applications()["applications"]:

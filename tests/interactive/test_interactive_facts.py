@@ -27,8 +27,9 @@ def test_config_rejects_sessions_below_emr_7_13(config_root):
         "stages/dev.yml: emr_serverless.release_label: expected emr-7.13.0 or later for Spark Connect sessions "
         "(interactive teams: data-science), got 'emr-7.12.0'"
     ]
-    assert load_config("dev").emr_serverless.release_label == "emr-7.13.0"
-    assert supports_sessions("emr-7.13.0") and supports_sessions("emr-8.0.0") and not supports_sessions("emr-7.9.0")
+    assert load_config("dev").emr_serverless.release_label == "emr-spark-8.0.0"
+    assert supports_sessions("emr-7.13.0") and supports_sessions("emr-spark-8.0.0") and supports_sessions("emr-spark-8.1.0")
+    assert not supports_sessions("emr-7.12.0") and not supports_sessions("emr-7.9.0") and not supports_sessions("")
 
 
 def test_only_interactive_teams_get_sessions_on_emr_and_every_team_locally():
