@@ -33,7 +33,7 @@ from emr_platform.partitioning import BackfillSettings, PartitioningSettings, ch
 from emr_platform.pricing import INSTANCE_PRICES
 from emr_platform.substrates import emr_serverless
 from emr_platform.serverless_sizes import check_worker
-from emr_platform.yaml_safety import YamlRefused, load_yaml
+from emr_platform.yaml_safety import YamlRefused, load_yaml_lines
 
 STAGE_ENV_VAR = "EMR_PLATFORM_STAGE"
 DEFAULT_STAGE = "local"
@@ -197,11 +197,12 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def _read_yaml(path: Path, label: str) -> dict:
+def _read_yaml(path: Path, label: str) -> tuple[dict, dict[tuple, int]]:
+    """The mapping of the file and the line of each key path in it."""
     if not path.is_file():
         raise ConfigError([f"{label}: file not found ({path})"])
     try:
-        data = load_yaml(path.read_bytes(), label)
+        data, lines = load_yaml_lines(path.read_bytes(), label)
     except YamlRefused as exc:
         problems = exc.problems
     else:
@@ -211,7 +212,7 @@ def _read_yaml(path: Path, label: str) -> dict:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError([f"{label}: expected a mapping at the top level, got {type(data).__name__}"])
-    return data
+    return data, lines
 
 
 def _set_by(override: dict, loc: tuple) -> bool:
@@ -409,15 +410,17 @@ def load_config(stage: str | None = None, root: Path | str = REPO_ROOT) -> Platf
     stage = stage or current_stage()
     stage_label = f"{STAGES_DIR}/{stage}.yml"
     stage_file = _stage_file(root, stage)
-    base = _read_yaml(root / CONFIG_FILE, CONFIG_FILE)
-    override = _read_yaml(stage_file, stage_label)
+    base, base_lines = _read_yaml(root / CONFIG_FILE, CONFIG_FILE)
+    override, override_lines = _read_yaml(stage_file, stage_label)
     for label, data in ((CONFIG_FILE, base), (stage_label, override)):
         if "stage" in data:
             raise ConfigError([f"{label}: stage: unknown key (the stage is the file name under {STAGES_DIR}/)"])
     merged = deep_merge(base, override)
 
-    def origin(loc: tuple) -> str:
-        return stage_label if _set_by(override, loc) else CONFIG_FILE
+    def origin(loc: tuple, line: bool = False) -> str:
+        """The file that set the value at ``loc``; with ``line``, ``<file>:<line>`` where the file has the key."""
+        label, lines = (stage_label, override_lines) if _set_by(override, loc) else (CONFIG_FILE, base_lines)
+        return f"{label}:{lines[loc]}" if line and loc in lines else label
 
     problems = []
     try:

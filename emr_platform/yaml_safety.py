@@ -9,6 +9,7 @@ key path and both lines of a repeated key, and lists every repeated key, not onl
 
 Every refusal is a :class:`YamlRefused` whose ``problems`` are one line each, naming the file
 and the line or key path. Nothing a refusal keeps refers to the document.
+:func:`load_yaml_lines` also gives the line of each key, for errors found after loading.
 """
 
 from __future__ import annotations
@@ -41,10 +42,37 @@ def load_yaml(raw: bytes, label: str, max_nodes: int = MAX_EXPANDED_NODES) -> An
     occurs twice in one mapping (naming both lines), and more than ``max_nodes`` nodes after
     alias expansion (or an alias inside its own anchor).
     """
-    data, problems = _load(raw, label, max_nodes)
+    return load_yaml_lines(raw, label, max_nodes)[0]
+
+
+def load_yaml_lines(raw: bytes, label: str, max_nodes: int = MAX_EXPANDED_NODES) -> tuple[Any, dict[tuple, int]]:
+    """As :func:`load_yaml`, with the 1-based line of each value by its key path: a mapping's
+    key (``("emr_classic", "profiles", "default", "release_label")``: the key's line) and a
+    sequence's item (``("cost", "budget_thresholds", 1)``). Raises :class:`YamlRefused` as
+    :func:`load_yaml`."""
+    data, problems, root = _load(raw, label, max_nodes)
     if problems:  # raised here, outside every except block: no __context__ reaching the parser or the document
         raise YamlRefused(problems)
-    return data
+    return data, _lines(root) if root is not None else {}
+
+
+def _lines(root: Node) -> dict[tuple, int]:
+    """Line of each key path of the document (aliases expanded, bounded by ``max_nodes``); a key
+    merged in with ``<<`` has its anchor's line."""
+    lines: dict[tuple, int] = {}
+    stack: list[tuple[Node, tuple]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, MappingNode):
+            for key_node, value in node.value:
+                where = (*path, _key_text(key_node))
+                lines.setdefault(where, key_node.start_mark.line + 1)
+                stack.append((value, where))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                lines.setdefault((*path, index), item.start_mark.line + 1)
+                stack.append((item, (*path, index)))
+    return lines
 
 
 class _RecordingConstructor(SafeConstructor):
@@ -76,29 +104,31 @@ def _own_pairs(mapping: MappingNode) -> list[tuple[Node, Node]]:
     return mapping.value[len(getattr(mapping, "merge", None) or []):]
 
 
-def _load(raw: bytes, label: str, max_nodes: int) -> tuple[Any, list[str]]:
+def _load(raw: bytes, label: str, max_nodes: int) -> tuple[Any, list[str], Node | None]:
+    """``(data, problems, composed root node)``; the node is None when there are problems or no document."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, column = _line_column(raw, exc.start)
-        return None, [f"{label}: line {line}, column {column}: expected UTF-8 text, got byte 0x{raw[exc.start]:02x}"]
+        return None, [f"{label}: line {line}, column {column}: expected UTF-8 text, got byte 0x{raw[exc.start]:02x}"], None
     yaml = YAML(typ="safe", pure=True)
     yaml.Constructor = _RecordingConstructor
     try:
         node = yaml.compose(text)
         if node is None:
-            return None, []
+            return None, [], None
         size = _expanded_size(node, max_nodes)
         if size is None:
-            return None, [f"{label}: expected no alias inside its own anchor, got a recursive alias"]
+            return None, [f"{label}: expected no alias inside its own anchor, got a recursive alias"], None
         if size > max_nodes:
-            return None, [f"{label}: expected at most {max_nodes} values with aliases expanded, got more (an alias bomb?)"]
+            return None, [f"{label}: expected at most {max_nodes} values with aliases expanded, got more (an alias bomb?)"], None
         data = yaml.constructor.construct_document(node)
     except YAMLError as exc:  # syntax, a control character, an unknown tag such as !!python/object
-        return None, [_syntax_problem(exc, text, label)]
+        return None, [_syntax_problem(exc, text, label)], None
     except RecursionError:  # ruamel.yaml composes recursively
-        return None, [f"{label}: not valid YAML: nested too deeply"]
-    return data, _repeated_keys(node, list(yaml.constructor.repeated.values()), label)
+        return None, [f"{label}: not valid YAML: nested too deeply"], None
+    problems = _repeated_keys(node, list(yaml.constructor.repeated.values()), label)
+    return data, problems, None if problems else node
 
 
 def _line_column(text: str | bytes, position: int) -> tuple[int, int]:

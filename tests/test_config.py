@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from emr_platform.config import ConfigError, deep_merge, json_schema, load_config
+from emr_platform.yaml_safety import load_yaml_lines
 
 
 def edit(path: Path, change) -> None:
@@ -333,3 +334,14 @@ def test_duplicate_keys_beside_a_merge_key_are_refused_too(config_root):
     assert problems(config_root) == [
         "stages/local.yml: local_spark.cores: expected each key once, got it twice (lines 2 and 2)"
     ]
+
+
+def test_each_key_path_has_its_line():
+    text = b"a:\n  b: 1\n  c:\n    - x\n    - {d: 2}\nanchor: &k {e: 3}\nuse: {<<: *k, f: 4}\n"
+    data, lines = load_yaml_lines(text, "f.yml")
+    assert data["a"]["c"][1] == {"d": 2} and data["use"] == {"e": 3, "f": 4}
+    assert lines == {
+        ("a",): 1, ("a", "b"): 2, ("a", "c"): 3, ("a", "c", 0): 4, ("a", "c", 1): 5, ("a", "c", 1, "d"): 5,
+        ("anchor",): 6, ("anchor", "e"): 6, ("use",): 7, ("use", "e"): 6, ("use", "f"): 7,
+    }
+    assert load_yaml_lines(b"", "f.yml") == (None, {})
