@@ -2,7 +2,8 @@
 
 This is the one loader: the Dagster code locations, the launchers, the command line
 and the Pulumi program all call :func:`load_config`. Every error it raises is a
-:class:`ConfigError` whose lines read ``<file>: <key.path>: expected <what>, got <value>``.
+:class:`ConfigError` whose lines read ``<file>: <key.path>: expected <what>, got <value>``
+(``<file>:<line>`` for an EMR release whose Spark is not the installed pyspark's).
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import os
 import re
 import reprlib
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, create_model, field_validator
 
-from emr_platform import substrates
+from emr_platform import releases, substrates
 from emr_platform.settings import (
     CONFIG_FILE,
     STAGES_DIR,
@@ -337,7 +339,36 @@ def _check_references(config: PlatformConfig, origin) -> list[str]:
                 f"{origin(('execution', 'asset_substrates', key))}: execution.asset_substrates.{key}: "
                 "expected an asset key 'team/domain/table' of a declared team"
             )
-    return problems + _check_worker_sizes(config, origin) + _check_instance_types(config, origin) + _check_sessions(config, origin)
+    return (
+        problems
+        + _check_worker_sizes(config, origin)
+        + _check_instance_types(config, origin)
+        + _check_releases(config, origin)
+        + _check_sessions(config, origin)
+    )
+
+
+def _check_releases(config: PlatformConfig, origin) -> list[str]:
+    """Every EMR release the stage names (each substrate's ``release_labels``) must run the Spark
+    major.minor of the installed pyspark, which runs every job locally and in the tests."""
+    try:
+        installed, minor = releases.installed_spark()
+    except PackageNotFoundError:
+        return ["pyspark: expected it installed (pyproject.toml pins it; each EMR release's Spark is checked against it)"]
+    matching = [label for label, row in releases.RELEASES.items() if releases.spark_minor(row) == minor]
+    problems = []
+    for substrate in substrates.REGISTRY.values():
+        settings = config.substrate_settings(substrate.name)
+        for path, label in substrate.release_labels(settings) if settings is not None else ():
+            found = releases.release(label)
+            if releases.spark_minor(found) != minor:
+                loc = (substrate.config_key, *path)
+                problems.append(
+                    f"{origin(loc, line=True)}: {'.'.join(map(str, loc))}: expected a release running Spark {minor} "
+                    f"like the installed pyspark {installed} ({', '.join(matching) or 'none in emr_platform/releases.py'}), "
+                    f"got {label!r}, which runs Spark {found.spark}"
+                )
+    return problems
 
 
 def _check_sessions(config: PlatformConfig, origin) -> list[str]:

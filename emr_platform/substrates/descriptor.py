@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from emr_platform.settings import SettingsModel
 
@@ -48,7 +49,9 @@ class Substrate:
     - ``needs_s3_roots``: ``lake.artifacts_root`` and ``lake.logs_root`` must be ``s3://`` URIs;
     - ``bills``: whether a Cost Explorer ``SERVICE`` name (lower case) is this substrate's spend;
     - ``orphan_kinds``: the kinds of :class:`Orphan` a launch may leave running (its launcher,
-      in ``resources/``, finds and stops them: AWS calls live there, not here).
+      in ``resources/``, finds and stops them: AWS calls live there, not here);
+    - ``release_labels``: the EMR release labels its settings section names, each with its key
+      path inside the section (the config loader checks each one's Spark against pyspark's).
     """
 
     name: str
@@ -58,6 +61,7 @@ class Substrate:
     needs_s3_roots: bool
     bills: Callable[[str], bool] = lambda service: False
     orphan_kinds: tuple[str, ...] = ()
+    release_labels: Callable[[Any], list[tuple[tuple, str]]] = lambda settings: []
 
     @property
     def resource_key(self) -> str:

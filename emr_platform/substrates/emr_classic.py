@@ -50,7 +50,8 @@ class BootstrapAction(SettingsModel):
 
 
 class ClusterProfile(SettingsModel):
-    """A transient EMR Classic cluster: what ``run_job_flow`` is asked for. Give instance groups or fleets."""
+    """A transient EMR Classic cluster: what ``run_job_flow`` is asked for. Give instance groups or
+    fleets; ``release_label`` must run the installed pyspark's Spark (``emr_platform/releases.py``)."""
 
     release_label: releases.ReleaseLabel = Field(
         releases.DEFAULT_LABEL, description="EMR release of the cluster, a label of emr_platform/releases.py."
@@ -119,6 +120,11 @@ def bills(service: str) -> bool:
     return "elastic mapreduce" in service or "elastic compute cloud" in service or service == "amazon emr"
 
 
+def release_labels(settings: EmrClassicSettings) -> list[tuple[tuple, str]]:
+    """Each cluster profile's release label, at ``profiles.<name>.release_label``."""
+    return [(("profiles", name, "release_label"), profile.release_label) for name, profile in settings.profiles.items()]
+
+
 SUBSTRATE = Substrate(
     name=NAME,
     config_key="emr_classic",
@@ -127,4 +133,5 @@ SUBSTRATE = Substrate(
     needs_s3_roots=True,
     bills=bills,
     orphan_kinds=("cluster", "step"),
+    release_labels=release_labels,
 )

@@ -48,9 +48,10 @@ class EmrServerlessSettings(SettingsModel):
     Application capacity, used by infra: warm workers are pre-initialized with the team's
     default job size and are billed while the application is started, idle or not (a team's
     ``warm_drivers``/``warm_executors`` override these); ``max_*`` caps all job runs and
-    sessions of one application together; ``release_label`` must be emr-7.13.0 or later when
-    a team is ``interactive`` (Spark Connect sessions). Job runs, used by the launcher
-    (``resources/emr/serverless.py``): poll interval, CloudWatch logging, log wait.
+    sessions of one application together; ``release_label`` must run the installed pyspark's
+    Spark (``emr_platform/releases.py``) and be emr-7.13.0 or later when a team is ``interactive``
+    (Spark Connect sessions). Job runs, used by the launcher (``resources/emr/serverless.py``):
+    poll interval, CloudWatch logging, log wait.
     """
 
     architecture: Literal["X86_64", "ARM64"] = Field(
@@ -101,6 +102,11 @@ def session_orphan_reason(session: dict[str, Any], now: float) -> str | None:
     return None
 
 
+def release_labels(settings: EmrServerlessSettings) -> list[tuple[tuple, str]]:
+    """The applications' one release label, at ``release_label``."""
+    return [(("release_label",), settings.release_label)]
+
+
 SUBSTRATE = Substrate(
     name=NAME,
     config_key="emr_serverless",
@@ -109,4 +115,5 @@ SUBSTRATE = Substrate(
     needs_s3_roots=True,
     bills=bills,
     orphan_kinds=("job-run", "session"),
+    release_labels=release_labels,
 )

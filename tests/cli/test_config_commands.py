@@ -65,3 +65,18 @@ def test_validate_all_stages(cli, repo: Path):
 def test_all_stages_and_stage_together_are_a_usage_error(cli):
     result = cli("config", "validate", "--all-stages", "--stage", "dev")
     assert result.exit_code == 2 and "give --stage or --all-stages, not both" in result.output
+
+
+def test_validate_refuses_a_release_whose_spark_is_not_pyspark_s(cli, repo: Path):
+    stage = repo / "stages" / "dev.yml"
+    stage.write_text(stage.read_text() + "emr_classic:\n  profiles:\n    default:\n      release_label: emr-7.9.0\n")
+    line = len(stage.read_text().splitlines())
+    stderr = refused(
+        cli("config", "validate", "--stage", "dev"),
+        f"stages/dev.yml:{line}: emr_classic.profiles.default.release_label: expected a release running Spark 4.0 "
+        "like the installed pyspark 4.0.2 (emr-spark-8.0.0), got 'emr-7.9.0', which runs Spark 3.5.5-amzn-0",
+    )
+    assert stderr.count("\n") <= 2  # the one problem, no traceback
+    result = cli("config", "validate", "--all-stages")
+    refused(result, "stage dev: stages/dev.yml:")
+    assert "ok stage local: 3 teams" in result.stdout and "ok stage prod: 3 teams" in result.stdout

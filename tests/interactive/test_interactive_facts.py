@@ -8,6 +8,7 @@ import datetime as dt
 import dagster as dg
 import pytest
 
+from emr_platform import releases
 from emr_platform.config import ConfigError, load_config
 from emr_platform.cost.estimates import estimate_rows
 from emr_platform.cost.report import build_report
@@ -19,14 +20,24 @@ from tests.interactive.conftest import edit_stage
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
 
 
-def test_config_rejects_sessions_below_emr_7_13(config_root):
+def test_config_rejects_sessions_below_emr_7_13(config_root, monkeypatch):
     edit_stage(config_root, "dev", {"emr_serverless": {"release_label": "emr-7.12.0"}})
-    with pytest.raises(ConfigError) as raised:
-        load_config("dev", root=config_root)
-    assert raised.value.problems == [
+    sessions_problem = (
         "stages/dev.yml: emr_serverless.release_label: expected emr-7.13.0 or later for Spark Connect sessions "
         "(interactive teams: data-science), got 'emr-7.12.0'"
-    ]
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config("dev", root=config_root)
+    assert len(raised.value.problems) == 2 and "which runs Spark 3.5.6-amzn-1" in raised.value.problems[0]
+    assert raised.value.problems[1] == sessions_problem
+    # A platform pinned to pyspark 3.5 (the 7.x releases' Spark) still gets no sessions before emr-7.13.0.
+    monkeypatch.setattr(releases, "installed_spark", lambda: ("3.5.6", "3.5"))
+    on_7x = {"release_label": "emr-7.12.0"}
+    edit_stage(config_root, "dev", {"emr_classic": {"profiles": {"default": on_7x, "large": on_7x}}})
+    with pytest.raises(ConfigError) as raised:
+        load_config("dev", root=config_root)
+    assert raised.value.problems == [sessions_problem]
+    monkeypatch.undo()
     assert load_config("dev").emr_serverless.release_label == "emr-spark-8.0.0"
     assert supports_sessions("emr-7.13.0") and supports_sessions("emr-spark-8.0.0") and supports_sessions("emr-spark-8.1.0")
     assert not supports_sessions("emr-7.12.0") and not supports_sessions("emr-7.9.0") and not supports_sessions("")
