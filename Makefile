@@ -22,7 +22,15 @@ LOCK_FLAGS := --extra test --extra infra --universal --python-version 3.11 --gen
 UPGRADE ?=
 UPGRADE_FLAGS = $(if $(filter all,$(UPGRADE)),--upgrade,$(addprefix --upgrade-package ,$(UPGRADE)))
 
-.PHONY: install lock demo demo-year test test-fast ui bench bench-emr bench-backfill bench-session clean
+# The JVM jars local Spark runs with beside pyspark's (jvm/pom.xml; emr_platform/jars.py), resolved with
+# this machine's Maven settings into .jars/ (git-ignored) and checked against jvm/jars.sha256. A jar
+# missing or changed since the check (newer than .verified) resolves them all again.
+JARS := .jars
+JARS_STAMP := $(JARS)/.verified
+JAR_FILES := $(addprefix $(JARS)/,$(shell awk '{ print $$2 }' jvm/jars.sha256))
+MVN ?= mvn
+
+.PHONY: install jars lock demo demo-year test test-fast ui bench bench-emr bench-backfill bench-session clean
 
 # With the interpreter's pip if it has one that installs, else in a venv of its own.
 $(UV_HOME)/bin/uv:
@@ -47,7 +55,21 @@ $(STAMP): pyproject.toml requirements.lock | $(NEED_UV)
 	  || { echo "requirements.lock does not satisfy pyproject.toml: run make lock" >&2; exit 1; }
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(JAR_FILES): ;
+
+$(JARS_STAMP): jvm/pom.xml jvm/jars.sha256 $(JAR_FILES)
+	@rm -rf $(JARS) && mkdir -p $(JARS)
+	$(MVN) --quiet --batch-mode --strict-checksums -Dstyle.color=never -f jvm/pom.xml \
+	  dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JARS)
+	@cd $(JARS) && sha256sum --check --quiet --strict ../jvm/jars.sha256 \
+	  || { echo "a jar Maven resolved does not match jvm/jars.sha256" >&2; exit 1; }
+	@test "$$(ls $(JARS)/*.jar | wc -l)" -eq "$$(wc -l < jvm/jars.sha256)" \
+	  || { echo "jvm/pom.xml resolves jars jvm/jars.sha256 does not list" >&2; exit 1; }
+	@touch $@
+
+jars: $(JARS_STAMP)
+
+install: $(STAMP) $(JARS_STAMP)
 
 # `make lock` after editing pyproject.toml's dependencies keeps every other pin;
 # `make lock UPGRADE="dagster dagster-aws"` upgrades those within pyproject.toml's ranges,
@@ -93,4 +115,4 @@ bench-session: install
 	$(PY) benchmarks/interactive_session.py
 
 clean:
-	rm -rf .lake .dagster_home .spark
+	rm -rf .lake .dagster_home .spark $(JARS)

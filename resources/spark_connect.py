@@ -47,6 +47,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from emr_platform import jars
 from emr_platform.java import require_java
 from emr_platform.substrates.local import LocalSparkSettings
 
@@ -93,12 +94,14 @@ def _spark_home() -> Path:
     return Path(pyspark.__file__).parent
 
 
-def archive_key(java: str, spark_home: Path, pyspark_version: str) -> str:
+def archive_key(java: str, spark_home: Path, pyspark_version: str, classpath: tuple[str, ...] = ()) -> str:
     """16 hex digits naming a CDS archive: the ``java`` binary it is for (its real path, size and
-    modification time, which a Java upgrade changes) and the pyspark install (path and version)."""
+    modification time, which a Java upgrade changes), the pyspark install (path and version) and
+    the jars appended to Spark's classpath (a JVM maps an archive only with the classpath it was
+    recorded with)."""
     binary = Path(java).resolve()
     stat = binary.stat()
-    facts = [str(binary), str(stat.st_size), str(stat.st_mtime_ns), str(spark_home.resolve()), pyspark_version]
+    facts = [str(binary), str(stat.st_size), str(stat.st_mtime_ns), str(spark_home.resolve()), pyspark_version, *classpath]
     return hashlib.sha256("\0".join(facts).encode()).hexdigest()[:16]
 
 
@@ -128,8 +131,15 @@ class SparkConnectServer:
 
     ``cores`` is the ``local[N]`` parallelism, ``driver_memory_gb`` the JVM heap in GiB,
     ``idle_timeout_seconds`` how long the server lives without a job, ``confs`` extra
-    Spark confs, ``class_data_sharing`` whether to record and use a CDS archive in
-    ``state_dir/cds``. Raises ``RuntimeError`` (with the server log's tail) if it cannot start.
+    Spark confs, ``classpath`` jar paths appended to Spark's own classpath, ``class_data_sharing``
+    whether to record and use a CDS archive in ``state_dir/cds``. Raises ``RuntimeError`` (with the
+    server log's tail) if it cannot start.
+
+    ``classpath`` goes to the JVM through ``SPARK_DIST_CLASSPATH``, Spark's documented way to add
+    Hadoop's jars (S3A is one), which its launcher appends after Spark's own jars. Not ``spark.jars``:
+    Spark copies each of those into every application's work directory (the 558 MB AWS SDK bundle
+    included, measured 2026-12-06); not ``spark.driver.extraClassPath``: it comes before Spark's
+    jars, and the SDK bundle carries unshaded netty and slf4j classes that would shadow Spark's.
     """
 
     def __init__(
@@ -139,6 +149,7 @@ class SparkConnectServer:
         driver_memory_gb: int = 2,
         idle_timeout_seconds: int = 900,
         confs: dict[str, str] | None = None,
+        classpath: list[str] | None = None,
         class_data_sharing: bool = True,
     ):
         # Absolute: the watchdog runs in another directory, and the archive's paths are compared.
@@ -146,6 +157,7 @@ class SparkConnectServer:
         self.cores, self.driver_memory_gb = cores, driver_memory_gb
         self.idle_timeout_seconds = idle_timeout_seconds
         self.confs = confs or {}
+        self.classpath = list(classpath or [])
         self.class_data_sharing = class_data_sharing
         self.leases = self.state_dir / "leases"
         self.cds_dir = self.state_dir / "cds"
@@ -190,7 +202,8 @@ class SparkConnectServer:
         """Path of the CDS archive for the current Java and pyspark (which may not exist yet)."""
         import pyspark
 
-        return self.cds_dir / f"{archive_key(require_java(), _spark_home(), pyspark.__version__)}.jsa"
+        key = archive_key(require_java(), _spark_home(), pyspark.__version__, tuple(self.classpath))
+        return self.cds_dir / f"{key}.jsa"
 
     def status(self) -> dict | None:
         """The live server's state (``pid``, ``port``, ...) or None when none is running."""
@@ -226,7 +239,8 @@ class SparkConnectServer:
             return None
 
     def _settings(self) -> dict:
-        return {"cores": self.cores, "driver_memory_gb": self.driver_memory_gb, "confs": self.confs}
+        return {"cores": self.cores, "driver_memory_gb": self.driver_memory_gb, "confs": self.confs,
+                "classpath": self.classpath}
 
     def _ensure_running(self) -> dict:
         state = self.status()
@@ -277,6 +291,8 @@ class SparkConnectServer:
         ]
         log = self.state_dir / "server.log"
         env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(_spark_home())}
+        if self.classpath:
+            env["SPARK_DIST_CLASSPATH"] = os.pathsep.join(self.classpath)
         env.pop("SPARK_REMOTE", None)
         env.pop("PYSPARK_SUBMIT_ARGS", None)
         with open(log, "ab") as out:
@@ -360,15 +376,21 @@ NO_CODE_GENERATION = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codege
 def local_server(settings: LocalSparkSettings) -> SparkConnectServer:
     """The shared server of the stage's ``local_spark`` settings (``state_dir``, cores, driver
     memory, idle timeout, shuffle partitions, code generation, class-data sharing, JVM options): what
-    local jobs and local sessions lease."""
+    local jobs and local sessions lease. It runs with the pinned jars (:mod:`emr_platform.jars`),
+    ``s3://`` served by S3A as EMRFS serves it on EMR.
+
+    Raises :class:`emr_platform.jars.JarCacheError` when the jar cache lacks a jar (``make install``).
+    """
     return SparkConnectServer(
         settings.state_dir,
         cores=settings.cores,
         driver_memory_gb=settings.driver_memory_gb,
         idle_timeout_seconds=settings.idle_timeout_seconds,
         confs={"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)}
+        | jars.S3_SCHEME
         | ({} if settings.code_generation else NO_CODE_GENERATION)
         | ({"spark.driver.extraJavaOptions": settings.java_options} if settings.java_options else {}),
+        classpath=[str(path) for path in jars.spark_jars()],
         class_data_sharing=settings.class_data_sharing,
     )
 

@@ -60,13 +60,17 @@ def run_partitions(defs: dg.Definitions, first: str, last: str | None = None, in
     return job.execute_in_process(tags=tags, instance=instance, raise_on_error=False)
 
 
-def written(lake_table: Path) -> dict[str, list[tuple]]:
-    """``{day: sorted rows}`` of the probe's table, read with pyarrow (no Spark): what is on disk."""
+def written(lake_table: Path | str, filesystem=None) -> dict[str, list[tuple]]:
+    """``{day: sorted rows}`` of the probe's table, read with pyarrow (no Spark): what is stored,
+    in ``day=`` partition folders, on local disk or on ``filesystem`` (a ``pyarrow.fs`` one)."""
+    import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
+    filesystem = filesystem or pafs.LocalFileSystem()
     found: dict[str, list[tuple]] = {}
-    for folder in sorted(lake_table.glob("day=*")):
-        table = pq.read_table(folder)
+    infos = filesystem.get_file_info(pafs.FileSelector(str(lake_table), allow_not_found=True))
+    for folder in sorted(i.path for i in infos if i.type == pafs.FileType.Directory and "/day=" in f"/{i.base_name}"):
+        table = pq.read_table(folder, filesystem=filesystem)
         rows = sorted(zip(*(table.column(c).to_pylist() for c in table.column_names)))
-        found[folder.name.split("=", 1)[1]] = rows
+        found[folder.rsplit("day=", 1)[1]] = rows
     return found

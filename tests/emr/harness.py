@@ -5,7 +5,10 @@ but never runs them: clusters stay WAITING, steps RUNNING, job runs SUCCESS at o
 :class:`EmrSimulator` makes them run for real: a background thread finds each new step or
 job run, downloads the staged script and dependency zip from S3, runs the script with
 local Spark (a Spark Connect server) in the environment Pipes put in the request
-(``spark.yarn.appMasterEnv.*`` / ``spark.emr-serverless.driverEnv.*``), writes the
+(``spark.yarn.appMasterEnv.*`` / ``spark.emr-serverless.driverEnv.*``) and the credentials of
+the role EMR runs it under (the job run's execution role, the cluster's instance profile role),
+assumed in moto's STS: the driver's boto3 and its Spark's S3A (``s3://``, on moto's S3) sign with
+those, never with the test's keys. It writes the
 driver's output where EMR writes logs (S3, and a CloudWatch stream for EMR Serverless),
 and moves steps, clusters and job runs through their states, with failure details and
 billed usage as AWS reports them.
@@ -18,6 +21,7 @@ SUBMITTED; ``start_job_run`` honours ``clientToken`` (same token, same job run);
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import gzip
 import hashlib
@@ -29,7 +33,9 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,11 +70,13 @@ ACTIVE_CLUSTER_STATES = {"STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"}
 
 @dataclass
 class Execution:
-    """One script run by the simulator; ``seconds`` is the script's own wall time."""
+    """One script run by the simulator; ``seconds`` is the script's own wall time; ``role_arn``
+    the IAM role its driver runs as."""
 
     kind: str  # "step" or "job run"
     id: str
     env: dict[str, str]
+    role_arn: str
     returncode: int | None = None
     seconds: float = 0.0
     proc: ForkedJob | None = None
@@ -90,6 +98,7 @@ class EmrSimulator:
         serverless_s3_logs: bool = True,
         session_start_seconds: float = 0.0,
         session_failure: str | None = None,
+        credentials: dict[str, str] | None = None,
     ):
         self.endpoint, self.spark_remote = endpoint, spark_remote
         self.hold_seconds, self.container_logs, self.serverless_s3_logs = hold_seconds, container_logs, serverless_s3_logs
@@ -100,11 +109,13 @@ class EmrSimulator:
         self._thread = threading.Thread(target=self._loop, daemon=True, name="emr-simulator")
         self._restore: list[tuple[Any, str, Any]] = []
         self.errors: list[BaseException] = []
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        )
+        # EMR's own keys (``credentials``: the test's admin keys, when moto enforces IAM)
+        keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        session = boto3.session.Session(**keys, region_name=REGION)
         self.s3 = session.client("s3", endpoint_url=endpoint)
         self.logs = session.client("logs", endpoint_url=endpoint)
+        self.iam = session.client("iam", endpoint_url=endpoint)
+        self.sts = session.client("sts", endpoint_url=endpoint)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -214,7 +225,7 @@ class EmrSimulator:
         args = list(step.args)
         prefix = "spark.yarn.appMasterEnv."
         env = {k.removeprefix(prefix): v for k, v in _confs(args).items() if k.startswith(prefix)}
-        execution = Execution("step", step.id, env)
+        execution = Execution("step", step.id, env, self._instance_profile_role(cluster.role))
         self.executions[step.id] = execution
         step.state, step.start_date_time = "RUNNING", utcnow()
         self._spawn(self._run_step, cluster, step, args, execution)
@@ -261,7 +272,7 @@ class EmrSimulator:
         submit = shlex.split(run.job_driver["sparkSubmit"].get("sparkSubmitParameters", ""))
         prefix = "spark.emr-serverless.driverEnv."
         env = {k.removeprefix(prefix): v for k, v in _confs(submit).items() if k.startswith(prefix)}
-        execution = Execution("job run", run.id, env)
+        execution = Execution("job run", run.id, env, run.execution_role_arn)
         self.executions[run.id] = execution
         run.state = "RUNNING"
         self._spawn(self._run_job_run, run, submit, execution)
@@ -329,24 +340,72 @@ class EmrSimulator:
                 partial.replace(deps)
             assert zipfile.is_zipfile(deps)
             paths.append(str(deps))
+        credentials = self._assume(execution)
         env = {
             **os.environ,
             **execution.env,
             "PYTHONPATH": os.pathsep.join(paths),
-            "SPARK_REMOTE": self.spark_remote,
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
             "AWS_DEFAULT_REGION": REGION,
         }
         started = time.monotonic()
-        # The driver: the script as `python <script>` in its own session, forked from a process
-        # that has imported pyspark (as local launches are, resources/forkserver.py).
-        execution.proc = forkserver_for(env).start([sys.executable, str(script), *args], env, cwd=work, stderr=True)
-        stdout, stderr = execution.proc.communicate()
+        with self._spark_session(credentials) as remote:
+            env["SPARK_REMOTE"] = remote
+            # The driver: the script as `python <script>` in its own session, forked from a process
+            # that has imported pyspark (as local launches are, resources/forkserver.py).
+            execution.proc = forkserver_for(env).start([sys.executable, str(script), *args], env, cwd=work, stderr=True)
+            stdout, stderr = execution.proc.communicate()
         execution.returncode = execution.proc.returncode
         execution.seconds = time.monotonic() - started
         return stdout, stderr
+
+    def _instance_profile_role(self, name: str) -> str:
+        """The ARN of the role in instance profile ``name`` (a cluster's ``JobFlowRole``)."""
+        roles = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+        if not roles:
+            raise AssertionError(f"instance profile {name} holds no role: EMR could not start the cluster's instances")
+        return roles[0]["Arn"]
+
+    def _assume(self, execution: Execution) -> dict[str, str]:
+        """Temporary credentials of ``execution``'s role, from moto's STS (``AssumeRole``)."""
+        assumed = self.sts.assume_role(RoleArn=execution.role_arn, RoleSessionName=f"emr-{execution.id}"[:64])
+        return assumed["Credentials"]
+
+    @contextlib.contextmanager
+    def _spark_session(self, credentials: dict[str, str]) -> Iterator[str]:
+        """A Spark Connect session of the shared server, set up for one driver as spark-submit
+        sets up EMR's: ``s3://`` through S3A on moto's S3 (path-style, plain HTTP), signed with the
+        role's ``credentials``. Yields its URL (``session_id`` in it), for the driver's pyspark to
+        join; released after. The server's FileSystem cache is off in this session: it is keyed
+        by bucket alone, and drivers of other roles share the server."""
+        from pyspark.sql.connect.client import SparkConnectClient
+        from pyspark.sql.connect.conf import RuntimeConf
+
+        remote = f"{self.spark_remote.rstrip('/')}/;session_id={uuid.uuid4()}"
+        client = SparkConnectClient(remote)
+        conf = RuntimeConf(client)
+        for key, value in {
+            "fs.s3a.endpoint": self.endpoint,
+            "fs.s3a.endpoint.region": REGION,
+            "fs.s3a.path.style.access": "true",
+            "fs.s3a.connection.ssl.enabled": "false",
+            "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider",
+            "fs.s3a.access.key": credentials["AccessKeyId"],
+            "fs.s3a.secret.key": credentials["SecretAccessKey"],
+            "fs.s3a.session.token": credentials["SessionToken"],
+            "fs.s3.impl.disable.cache": "true",
+            "fs.s3a.impl.disable.cache": "true",
+        }.items():
+            conf.set(key, value)
+        try:
+            yield remote
+        finally:
+            with contextlib.suppress(Exception):  # the driver may have released it already
+                client.release_session()
+            client.close()
 
     def _get(self, uri: str) -> bytes:
         bucket, _, key = uri.removeprefix("s3://").partition("/")

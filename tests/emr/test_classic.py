@@ -32,7 +32,7 @@ AIRLINES = dg.AssetKey(["data-engineering", "raw", "airlines"])
 
 
 def classic_config(tmp_path, **emr_classic):
-    config = dev_config(tmp_path / "lake", **emr_classic)
+    config = dev_config(**emr_classic)
     return config.model_copy(
         update={"execution": config.execution.model_copy(update={"force_substrate": "emr-classic"})}
     )
@@ -131,7 +131,7 @@ def test_a_launch_never_sleeps_longer_than_a_poll(tmp_path, emr, monkeypatch, su
     # its log readers up to 60 s per log target that never appears: here a launch sleeps only
     # between two polls, and reads the logs (some never written) once at the end.
     emr.container_logs = False
-    config = classic_config(tmp_path) if substrate == "emr-classic" else dev_config(tmp_path / "lake")
+    config = classic_config(tmp_path) if substrate == "emr-classic" else dev_config()
     build_infra(config)
     job, key = one_asset(config, "analytics" if substrate == "emr-classic" else "data-engineering", tmp_path, QUICK_SCRIPT)
     slept, real_sleep = [], time.sleep
@@ -162,7 +162,7 @@ def shared_cluster(name: str = "analytics-shared") -> str:
             "KeepJobFlowAliveWhenNoSteps": True,
         },
         StepConcurrencyLevel=2,
-        JobFlowRole="EMR_EC2_DefaultRole",
+        JobFlowRole="emr-platform-dev-analytics-ec2",  # the team's instance profile (build_infra)
         ServiceRole="EMR_DefaultRole",
     )["JobFlowId"]
 

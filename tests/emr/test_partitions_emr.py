@@ -1,12 +1,14 @@
 """Partitions through Pipes on the EMR simulator: one partition and a single-run backfill's range
-reach the job on EMR Serverless and EMR Classic, only they are written, and each partition's
-launch has its own client token."""
+reach the job on EMR Serverless and EMR Classic, only they are written (as ``day=`` folders under
+the team's lake prefix in moto's S3, written by the job's S3A), and each partition's launch has its
+own client token."""
 
 from __future__ import annotations
 
 import boto3
 import pytest
 
+from emr_platform.lake.storage import open_storage
 from tests.emr.conftest import build_infra, dev_config
 from tests.partition_probe import probe_definitions, run_partitions, written
 
@@ -15,15 +17,16 @@ NY = "-05:00"
 
 @pytest.mark.parametrize("team, substrate", [("data-engineering", "emr-serverless"), ("analytics", "emr-classic")])
 def test_one_partition_and_a_range_on_emr(tmp_path, emr, team, substrate):
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     defs, key = probe_definitions(config, team, tmp_path / "location", params={"marker": substrate})
-    table = tmp_path / "lake" / team / "probe" / "days"
+    filesystem, bucket = open_storage(config, team).arrow_filesystem()  # the lake on moto's S3
+    table = f"{bucket}/{team}/probe/days"
 
     assert run_partitions(defs, "2013-01-07").success
     backfill = run_partitions(defs, "2013-01-20", "2013-01-21")
     assert backfill.success
-    assert written(table) == {
+    assert written(table, filesystem) == {
         "2013-01-07": [("2013-01-07", "2013-01-07", f"2013-01-07T00:00:00{NY}", f"2013-01-08T00:00:00{NY}", substrate)],
         "2013-01-20": [("2013-01-20", "2013-01-21", f"2013-01-20T00:00:00{NY}", f"2013-01-22T00:00:00{NY}", substrate)],
         "2013-01-21": [("2013-01-20", "2013-01-21", f"2013-01-20T00:00:00{NY}", f"2013-01-22T00:00:00{NY}", substrate)],

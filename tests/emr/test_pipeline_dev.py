@@ -29,7 +29,7 @@ PLATFORM_METADATA = {"dagster/row_count", "dagster/column_schema", "output_uri",
 
 
 def test_the_flights_pipeline_on_emr_serverless_and_emr_classic(tmp_path, emr):
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     teams = {team: f"assets.{team.replace('-', '_')}" for team in config.teams}
     with dg.instance_for_test() as instance:

@@ -55,7 +55,7 @@ def requests_of(config, job):
 
 def test_the_pipes_clients_leave_the_callers_request_unchanged(tmp_path):
     # dagster-aws 0.29 wrote tags and Spark confs into the caller's dict: reused, they accumulated.
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     job = probe_job(config)
     job_flow, start = requests_of(config, job)
     before = copy.deepcopy((job_flow, start))
@@ -90,7 +90,7 @@ def test_the_pipes_clients_leave_the_callers_request_unchanged(tmp_path):
 
 
 def test_requests_follow_config(tmp_path):
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     job_flow, start = requests_of(config, probe_job(config, "medium"))
     assert job_flow["Instances"]["InstanceGroups"][2] == {
         "Name": "task-spot", "InstanceRole": "TASK", "InstanceType": "m5.xlarge", "InstanceCount": 2, "Market": "SPOT"
@@ -143,7 +143,7 @@ def test_a_failed_cleanup_is_logged_and_the_jobs_own_error_kept():
 def test_dagster_run_tags_go_on_a_job_flow_whether_or_not_it_has_tags(tmp_path):
     # dagster-aws parity: its PipesEMRClient tags every job flow with the run; ours only did when
     # the request already carried Tags.
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     job = probe_job(config)
     job_flow, _ = requests_of(config, job)
     untagged = {key: value for key, value in job_flow.items() if key != "Tags"}

@@ -30,7 +30,7 @@ def run_assets(config, team, keys, **kwargs):
 
 
 def test_a_job_run_materializes_with_billed_usage_and_tags(tmp_path, emr):
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     with dg.instance_for_test() as instance:
         result = run_assets(config, "data-engineering", [AIRLINES], instance=instance)
@@ -66,7 +66,7 @@ def job_runs(application_id: str) -> list[dict]:
 
 
 def test_the_stopped_application_is_started(tmp_path, emr):
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     assert applications()["emr-platform-dev-data-engineering"]["state"] == "STOPPED"
     job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
@@ -76,7 +76,7 @@ def test_the_stopped_application_is_started(tmp_path, emr):
 
 def test_a_failed_job_run_surfaces_its_driver_stderr_from_s3(tmp_path, emr):
     # dagster-aws forwarded driver logs only after SUCCESS, and only from CloudWatch.
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     job, key = one_asset(config, "data-engineering", tmp_path, FAILING_SCRIPT)
     result = job.execute_in_process(raise_on_error=False)
@@ -87,7 +87,7 @@ def test_a_failed_job_run_surfaces_its_driver_stderr_from_s3(tmp_path, emr):
 
 def test_a_failed_job_run_surfaces_its_driver_stderr_from_cloudwatch(tmp_path, emr):
     emr.serverless_s3_logs = False
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     job, key = one_asset(config, "data-engineering", tmp_path, FAILING_SCRIPT)
     message = failure_description(job.execute_in_process(raise_on_error=False))
@@ -96,7 +96,7 @@ def test_a_failed_job_run_surfaces_its_driver_stderr_from_cloudwatch(tmp_path, e
 
 def test_a_timeout_cancels_the_job_run(tmp_path, emr):
     emr.hold_seconds = 60
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT, timeout_seconds=1)
     result = job.execute_in_process(raise_on_error=False)
@@ -108,7 +108,7 @@ def test_a_timeout_cancels_the_job_run(tmp_path, emr):
 def test_a_run_terminated_from_the_ui_cancels_the_job_run(tmp_path, emr):
     # Terminating a run sends the run worker SIGINT, which Dagster raises as an interrupt.
     emr.hold_seconds = 60
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
     app_id = applications()["emr-platform-dev-data-engineering"]["id"]
@@ -121,7 +121,7 @@ def test_a_run_terminated_from_the_ui_cancels_the_job_run(tmp_path, emr):
 def test_a_retried_launch_never_starts_a_second_job_run(tmp_path, emr):
     # Same run, asset and attempt: same client token, so EMR returns the job run it already
     # started, and its Pipes messages (under a prefix fixed by the token) are read again.
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
     run_id = make_new_run_id()
@@ -134,7 +134,7 @@ def test_a_retried_launch_never_starts_a_second_job_run(tmp_path, emr):
 
 
 def test_a_missing_application_is_named(tmp_path, emr):
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     boto3.client("s3").create_bucket(Bucket="emr-platform-dev-artifacts")
     job, key = one_asset(config, "data-engineering", tmp_path, QUICK_SCRIPT)
     message = failure_description(job.execute_in_process(raise_on_error=False))
@@ -147,7 +147,7 @@ def test_the_spark_ui_link_and_the_applications_log_group_reach_the_asset(tmp_pa
     # Driver logs go where the application's monitoring configuration (set by infra) sends them,
     # merged with the job run's overrides: here to the application's CloudWatch group only.
     emr.serverless_s3_logs = False
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     config = config.model_copy(
         update={"emr_serverless": config.emr_serverless.model_copy(update={"cloudwatch_logging": False})}
     )
@@ -173,7 +173,7 @@ def test_the_spark_ui_link_and_the_applications_log_group_reach_the_asset(tmp_pa
 def test_the_launcher_takes_its_boto3_session_injected(tmp_path, emr):
     # Every AWS client of a launch comes from the session the launcher is given (here one that
     # records its calls), as dagster-aws's Pipes clients take their boto3 client.
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     session = boto3.session.Session(region_name=config.platform.region)
     calls = []

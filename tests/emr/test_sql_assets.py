@@ -101,7 +101,7 @@ def test_the_sql_asset_on_local_spark_gives_the_rows_of_the_pyspark_script(tmp_p
 
 @pytest.mark.parametrize("substrate", ["emr-serverless", "emr-classic"])
 def test_the_sql_asset_on_emr_gives_the_rows_of_the_pyspark_script(tmp_path, emr, spark_remote, substrate):
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     config = config.model_copy(
         update={"execution": config.execution.model_copy(update={"asset_substrates": {KEY.to_user_string(): substrate}})}
     )

@@ -72,7 +72,7 @@ def enable_sessions(config: PlatformConfig) -> None:
 @pytest.fixture
 def dev(aws: str, tmp_path: Path) -> PlatformConfig:
     """Stage dev on moto: what infra builds, sessions enabled for the interactive teams, flights_clean in the lake."""
-    config = dev_config(tmp_path / "lake")
+    config = dev_config()
     build_infra(config)
     enable_sessions(config)
     write_flights(tmp_path / "lake")
