@@ -31,11 +31,29 @@ from emr_platform.config import ConfigError, PlatformConfig, find_root, load_con
 
 spark_app = typer.Typer(help="Interactive Spark: a session at a prompt, or a script run once.", no_args_is_help=True)
 STAGE_HELP = "Stage (default: $EMR_PLATFORM_STAGE or local)."
-# What pyspark raises when the Spark Connect server cannot be reached any more.
 # pyspark's default retries of an unreachable server back off for minutes (15 retries, up to 60 s
-# apart); at a prompt a lost connection is reported after about 5 s instead (milliseconds).
+# apart); at a prompt a lost connection is reported after about 3.5 s instead (waits of 50, 200, 800
+# and 2000 ms, the last with up to 500 ms of pyspark's jitter).
 PROMPT_RETRIES = {"max_retries": 4, "initial_backoff": 50, "backoff_multiplier": 4.0, "max_backoff": 2000}
-CONNECTION_LOST = ("UNAVAILABLE", "Connection refused", "failed to connect", "Socket closed", "DEADLINE_EXCEEDED")
+# The gRPC status codes of a Spark Connect server that cannot be reached any more.
+CONNECTION_LOST = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED"})
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` is, or was raised from, a gRPC call that failed with one of
+    :data:`CONNECTION_LOST`: pyspark 4.0 raises ``RetriesExceeded`` from the last ``UNAVAILABLE``
+    call once its retries give up, and ``SparkConnectGrpcException`` (``from None``, the call kept
+    as its context) for a call it does not retry."""
+    import grpc
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        code = error.code() if isinstance(error, grpc.RpcError) and callable(getattr(error, "code", None)) else None
+        if code is not None and code.name in CONNECTION_LOST:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _config(ctx: typer.Context, stage: str | None) -> PlatformConfig:
@@ -71,7 +89,7 @@ class SessionConsole(code.InteractiveConsole):
         error = sys.exc_info()[1]
         if isinstance(error, PathError):
             self.write(f"error: {error}\n")
-        elif any(marker in str(error) for marker in CONNECTION_LOST):
+        elif connection_lost(error):
             self.write(
                 f"error: lost the connection to {self.where}: check your network and retry; "
                 "leave the prompt (Ctrl-D) to end the session\n"

@@ -81,6 +81,7 @@ HEAVY_TESTS = (
     "tests/test_components.py::test_the_parsers_jvm_compiles_with_c1_alone_and_one_gc_thread",
     "tests/cli/test_asset_new.py::test_asset_new_sql_writes_a_defs_yaml_dg_accepts_and_the_location_loads",  # dg
     "tests/cli/test_console_script.py::test_new_location_passes_dagster_definitions_validate",
+    "tests/test_java_and_lake.py::test_java_25_is_refused_before_spark_starts_on_it",  # its `java -version`
 )
 
 

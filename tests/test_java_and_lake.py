@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
 from emr_platform import lake
 from emr_platform.config import ConfigError
-from emr_platform.java import require_java
+from emr_platform.java import newest_java, require_java
+from emr_platform.releases import installed_spark
 from tests.conftest import local_config
 
 
@@ -34,6 +37,44 @@ def test_too_old_java_is_refused(monkeypatch, tmp_path):
             require_java()
     finally:
         require_java.cache_clear()
+
+
+def refused_as_too_new(monkeypatch, java_home: Path, major: int) -> None:
+    """Assert that ``require_java`` refuses the ``java`` of ``java_home``, a Java ``major``, as newer
+    than the installed pyspark's Spark runs on, naming it and the fix."""
+    spark, minor = installed_spark()
+    newest = newest_java(minor)
+    if newest is None or major <= newest:
+        pytest.skip(f"Spark {minor} is not known to refuse Java {major}")
+    monkeypatch.setenv("JAVA_HOME", str(java_home))
+    require_java.cache_clear()
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            require_java()
+    finally:
+        require_java.cache_clear()
+    assert str(refused.value).startswith(
+        f"Spark {minor} (the installed pyspark {spark}) runs on Java 17 to {newest}, but {java_home}/bin/java is "
+        f'Java {major} (openjdk version "{major}.'
+    )
+    assert str(refused.value).endswith(f"set JAVA_HOME to a Java 17 or {newest} home")
+
+
+def test_a_java_newer_than_spark_runs_on_is_refused(monkeypatch, tmp_path):
+    fake = tmp_path / "bin" / "java"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'openjdk version "25.0.3" 2026-04-21 LTS\' >&2\n')
+    fake.chmod(0o755)
+    refused_as_too_new(monkeypatch, tmp_path, 25)
+
+
+TEMURIN_25 = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
+
+
+@pytest.mark.skipif(not (TEMURIN_25 / "bin" / "java").exists(), reason=f"no Java 25 at {TEMURIN_25}")
+def test_java_25_is_refused_before_spark_starts_on_it(monkeypatch):
+    # Spark 4.0.2 dies at start on it (Hadoop's Subject.getSubject); the refusal says so first.
+    refused_as_too_new(monkeypatch, TEMURIN_25, 25)
 
 
 def test_asset_uris_follow_the_lake_layout(tmp_path):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from emr_platform.java import require_java
+from emr_platform.java import newest_java, require_java
+from emr_platform.releases import installed_spark
 from resources.spark_connect import SparkConnectServer, _alive, archive_key
 from tests.conftest import C1_ALONE
 
@@ -141,19 +142,22 @@ def test_class_data_sharing_archive_is_recorded_once_then_mapped_and_never_used_
 
 
 def newer_java_homes() -> list[Path]:
-    """Java homes of Java 21 and later installed beside the default one (Spark runs on 17, 21 and 25)."""
+    """Java homes of Java 21 and later installed beside the default one, up to the newest the
+    installed pyspark's Spark runs on (``newest_java``: 21 for Spark 4.0; a newer one is refused)."""
+    newest = newest_java(installed_spark()[1])
     homes = []
     for release in sorted(Path("/usr/lib/jvm").glob("*/release")):
         version = next((line for line in release.read_text().splitlines() if line.startswith("JAVA_VERSION=")), "")
         major = version.removeprefix("JAVA_VERSION=").strip('"').split(".")[0]
-        if major.isdigit() and int(major) >= 21 and (release.parent / "bin" / "java").exists():
+        supported = major.isdigit() and int(major) >= 21 and (newest is None or int(major) <= newest)
+        if supported and (release.parent / "bin" / "java").exists():
             homes.append(release.parent)
     return homes
 
 
 @pytest.mark.parametrize("java_home", newer_java_homes(), ids=lambda home: home.name)
 def test_a_broken_archive_is_recorded_again_on_newer_java(tmp_path, monkeypatch, java_home):
-    # Java 21 and 25 only warn about an archive they cannot map and run without it: the start must
+    # Java 21 and later only warn about an archive they cannot map and run without it: the start must
     # fail instead (-Xshare:on), so that it is retried without it and a new archive is recorded.
     monkeypatch.setenv("JAVA_HOME", str(java_home))
     require_java.cache_clear()

@@ -9,10 +9,14 @@ import signal
 import subprocess
 import sys
 
+import grpc
+import pytest
+from pyspark.errors import RetriesExceeded
+from pyspark.errors.exceptions.connect import SparkConnectGrpcException
 from pyspark.sql import SparkSession
 from pyspark.sql.connect.client.retries import DefaultPolicy
 
-from apps.spark_commands import PROMPT_RETRIES
+from apps.spark_commands import PROMPT_RETRIES, connection_lost
 from emr_platform.config import REPO_ROOT, load_config
 from resources.local_spark import LocalSparkLauncher
 from tests.interactive.conftest import FLIGHT_ROWS, edit_stage, run_cli
@@ -89,3 +93,33 @@ def test_a_lost_connection_is_one_line_at_the_prompt_and_the_session_still_close
     assert lost and lost[0].startswith("error: lost the connection to the local Spark Connect server at sc://127.0.0.1:")
     assert "Traceback" not in result.stdout + result.stderr
     assert "closed the local Spark Connect server" in result.stderr
+
+
+class FailedCall(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode):
+        self._code = code
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+
+def raised(error: BaseException, wrapped_as) -> BaseException:
+    """``wrapped_as`` raised from ``error`` as pyspark raises it: the error of retries that gave up
+    (``raise ... from``), else a Spark Connect error with the call as context only (``from None``)."""
+    try:
+        try:
+            raise error
+        except grpc.RpcError as call:
+            if wrapped_as is RetriesExceeded:
+                raise RetriesExceeded(errorClass="RETRIES_EXCEEDED", messageParameters={}) from call
+            raise wrapped_as("failed to connect to all addresses") from None
+    except Exception as outer:
+        return outer
+
+
+@pytest.mark.parametrize("wrapped_as", [RetriesExceeded, SparkConnectGrpcException])
+def test_a_lost_connection_is_known_by_the_calls_grpc_status_not_its_message(wrapped_as):
+    assert connection_lost(raised(FailedCall(grpc.StatusCode.UNAVAILABLE), wrapped_as))
+    assert connection_lost(raised(FailedCall(grpc.StatusCode.DEADLINE_EXCEEDED), wrapped_as))
+    assert not connection_lost(raised(FailedCall(grpc.StatusCode.INVALID_ARGUMENT), wrapped_as))
+    assert not connection_lost(ValueError("UNAVAILABLE: Connection refused"))
