@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,10 +177,44 @@ def message_writer() -> PipesMessageWriter | None:
     return PipesS3MessageWriter(client=boto3.client("s3"))
 
 
+class AccessDenied(PermissionError):
+    """S3 refused the job's role a request on ``uri`` (HTTP 403, Hadoop's ``AccessDeniedException``)."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+        super().__init__(f"AccessDenied: {uri}: refused to the job's role (its team's IAM policy)")
+
+
+# The URI in Hadoop's AccessDeniedException, as Spark (Connect or classic) reports it:
+# "(java.nio.file.AccessDeniedException) s3://bucket/key: getFileStatus on ..." or
+# "java.nio.file.AccessDeniedException: s3a://bucket/key: ...".
+_ACCESS_DENIED = re.compile(r"java\.nio\.file\.AccessDeniedException\)?:? (s3a?://[^\s:]+)")
+
+
+def access_denied(error: BaseException) -> AccessDenied | None:
+    """:class:`AccessDenied` for ``error`` when it is S3's refusal of a path, else None."""
+    match = _ACCESS_DENIED.search(str(error))
+    return AccessDenied(match.group(1)) if match else None
+
+
 def run_with(pipes: PipesContext, transform: Transform) -> None:
     """The body of a job in an open Pipes session: read the inputs (only the partitions the run
     reads), call ``transform``, write its rows, report rows, schema, preview, metrics and one
-    result per declared check. What :func:`run` and the SQL job (``jobkit/sql_job.py``) share."""
+    result per declared check. What :func:`run` and the SQL job (``jobkit/sql_job.py``) share.
+
+    Raises :class:`AccessDenied` (one line naming the URI, without the JVM's stack trace) when
+    S3 refuses the job's role a path; any other error as the transform or Spark raised it.
+    """
+    try:
+        _run_with(pipes, transform)
+    except Exception as error:
+        denied = access_denied(error)
+        if denied is None:
+            raise
+        raise denied from None
+
+
+def _run_with(pipes: PipesContext, transform: Transform) -> None:
     extras = pipes.extras
     started = time.monotonic()
     spark = SparkSession.builder.appName(extras["asset_key"]).getOrCreate()

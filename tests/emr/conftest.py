@@ -22,7 +22,7 @@ from emr_platform import naming
 from emr_platform.config import PlatformConfig, load_config
 from emr_platform.lake.prefixes import S3Prefix
 from tests.conftest import shared_server
-from tests.emr.harness import ACCOUNT, EmrSimulator
+from tests.emr.harness import ACCOUNT, EMR_SERVICE_USER, EmrSimulator
 
 
 def dev_config(**emr_classic) -> PlatformConfig:
@@ -49,8 +49,10 @@ def build_infra(config: PlatformConfig, policies: dict[str, str] | None = None) 
     for purpose in ("lake", "artifacts", "logs"):
         s3.create_bucket(Bucket=naming.bucket(config, purpose))
     land_sources(config)
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]})
+    # EMR assumes the job's role: here the simulator, signing as EMR_SERVICE_USER (moto matches a
+    # trust policy's principal against the caller's own ARN, never against the account's root).
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/{EMR_SERVICE_USER}"}}]})
     for team in config.teams:
         for role in (naming.serverless_execution_role(config, team), naming.instance_profile(config, team)):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)

@@ -66,6 +66,9 @@ TICK_SECONDS = 0.05
 ACTIVE_STEP_STATES = {"PENDING", "RUNNING", "CANCEL_PENDING"}
 ACTIVE_JOB_RUN_STATES = {"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING"}
 ACTIVE_CLUSTER_STATES = {"STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING"}
+# The IAM user whose keys EMR itself signs with here (the simulator's ``credentials``, when moto
+# enforces IAM): the roles' trust policies name it, as AWS's name the EMR services.
+EMR_SERVICE_USER = "emr-service"
 
 
 @dataclass
@@ -209,12 +212,15 @@ class EmrSimulator:
         elif run.state == "SUBMITTED" and execution is None:
             self._start_job_run(run)
 
-    def _spawn(self, target, *args) -> None:
+    def _spawn(self, target, job: Any, *args) -> None:
+        """Run ``target(job, *args)`` in a thread; if it raises, ``job`` (a step or a job run) fails."""
+
         def guarded() -> None:
             try:
-                target(*args)
+                target(job, *args)
             except BaseException as exc:  # a harness bug must fail the test, not hang it
                 self.errors.append(exc)
+                job.state = "FAILED"
                 raise
 
         threading.Thread(target=guarded, daemon=True).start()
@@ -228,7 +234,7 @@ class EmrSimulator:
         execution = Execution("step", step.id, env, self._instance_profile_role(cluster.role))
         self.executions[step.id] = execution
         step.state, step.start_date_time = "RUNNING", utcnow()
-        self._spawn(self._run_step, cluster, step, args, execution)
+        self._spawn(lambda step, *rest: self._run_step(cluster, step, *rest), step, args, execution)
 
     def _run_step(self, cluster: Any, step: Any, args: list[str], execution: Execution) -> None:
         application = f"application_{int(time.time() * 1000)}_{len(self.executions):04d}"
@@ -396,6 +402,9 @@ class EmrSimulator:
             "fs.s3a.access.key": credentials["AccessKeyId"],
             "fs.s3a.secret.key": credentials["SecretAccessKey"],
             "fs.s3a.session.token": credentials["SessionToken"],
+            # One DeleteObject per key: moto judges a bulk DeleteObjects against the bucket's ARN
+            # (AWS judges each key's), so a role allowed to delete under its prefix only is refused.
+            "fs.s3a.multiobjectdelete.enable": "false",
             "fs.s3.impl.disable.cache": "true",
             "fs.s3a.impl.disable.cache": "true",
         }.items():

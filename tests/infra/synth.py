@@ -58,6 +58,12 @@ class Synthesis:
     def count(self, token: str) -> int:
         return len(self.of_type(token))
 
+    def role_policies(self) -> dict[str, str]:
+        """The inline access policy of every synthesized role, by role name (a role policy's ``role``
+        is the role's ID, which AWS and the mocks make its name)."""
+        return {p.inputs["role"]: p.inputs["policy"] for p in self.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p.name.endswith("-access")}
+
     def policy_resources(self) -> list[PolicyResource]:
         """The recorded resources as the policy engine's ``PolicyResource`` graph."""
         by_urn: dict[str, PolicyResource] = {}

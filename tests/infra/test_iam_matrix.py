@@ -121,13 +121,6 @@ class Moto:
             self.process.kill()
 
 
-def _policies(stack: Synthesis) -> dict[str, str]:
-    """The inline access policy of every synthesized role, by role name (a role policy's ``role``
-    is the role's ID, which AWS and the mocks make its name)."""
-    return {p.inputs["role"]: p.inputs["policy"] for p in stack.of_type("aws:iam/rolePolicy:RolePolicy")
-            if p.name.endswith("-access")}
-
-
 def _actors(stack: Synthesis, config) -> list[Actor]:
     actors = []
     for team in config.teams:
@@ -218,7 +211,7 @@ def applied(request):
         config, stack = request.getfixturevalue("key_prefixed")
     else:
         config, stack = load_config("prod"), request.getfixturevalue("prod")
-    policies = _policies(stack)
+    policies = stack.role_policies()
     moto = Moto()
     try:
         s3, iam, sts = moto.client("s3"), moto.client("iam"), moto.client("sts")
