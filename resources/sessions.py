@@ -187,7 +187,7 @@ def _ready_application(client: Any, application_id: str, poll: float, deadline: 
     if not supports_sessions(label):
         raise SessionError(
             f"application {name} runs {label}, which has no Spark Connect sessions: set emr_serverless.release_label "
-            "to emr-7.13.0 or later and run pulumi up"
+            "to the configured default (emr-spark-8.0.0: sessions need emr-7.13.0 or later) and run pulumi up"
         )
     if not (application.get("interactiveConfiguration") or {}).get("sessionEnabled"):
         raise SessionError(

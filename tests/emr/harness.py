@@ -73,13 +73,15 @@ EMR_SERVICE_USER = "emr-service"
 
 @dataclass
 class Execution:
-    """One script run by the simulator; ``seconds`` is the script's own wall time; ``role_arn``
-    the IAM role its driver runs as."""
+    """One script run by the simulator; ``seconds`` is the script's own wall time. Its driver runs
+    as ``role_arn`` (a job run's execution role) or the role of ``instance_profile`` (a step's
+    cluster's)."""
 
     kind: str  # "step" or "job run"
     id: str
     env: dict[str, str]
-    role_arn: str
+    role_arn: str | None = None
+    instance_profile: str | None = None
     returncode: int | None = None
     seconds: float = 0.0
     proc: ForkedJob | None = None
@@ -231,7 +233,7 @@ class EmrSimulator:
         args = list(step.args)
         prefix = "spark.yarn.appMasterEnv."
         env = {k.removeprefix(prefix): v for k, v in _confs(args).items() if k.startswith(prefix)}
-        execution = Execution("step", step.id, env, self._instance_profile_role(cluster.role))
+        execution = Execution("step", step.id, env, instance_profile=cluster.role)
         self.executions[step.id] = execution
         step.state, step.start_date_time = "RUNNING", utcnow()
         self._spawn(lambda step, *rest: self._run_step(cluster, step, *rest), step, args, execution)
@@ -278,7 +280,7 @@ class EmrSimulator:
         submit = shlex.split(run.job_driver["sparkSubmit"].get("sparkSubmitParameters", ""))
         prefix = "spark.emr-serverless.driverEnv."
         env = {k.removeprefix(prefix): v for k, v in _confs(submit).items() if k.startswith(prefix)}
-        execution = Execution("job run", run.id, env, run.execution_role_arn)
+        execution = Execution("job run", run.id, env, role_arn=run.execution_role_arn)
         self.executions[run.id] = execution
         run.state = "RUNNING"
         self._spawn(self._run_job_run, run, submit, execution)
@@ -377,7 +379,8 @@ class EmrSimulator:
 
     def _assume(self, execution: Execution) -> dict[str, str]:
         """Temporary credentials of ``execution``'s role, from moto's STS (``AssumeRole``)."""
-        assumed = self.sts.assume_role(RoleArn=execution.role_arn, RoleSessionName=f"emr-{execution.id}"[:64])
+        role_arn = execution.role_arn or self._instance_profile_role(execution.instance_profile)
+        assumed = self.sts.assume_role(RoleArn=role_arn, RoleSessionName=f"emr-{execution.id}"[:64])
         return assumed["Credentials"]
 
     @contextlib.contextmanager
@@ -393,21 +396,9 @@ class EmrSimulator:
         remote = f"{self.spark_remote.rstrip('/')}/;session_id={uuid.uuid4()}"
         client = SparkConnectClient(remote)
         conf = RuntimeConf(client)
-        for key, value in {
-            "fs.s3a.endpoint": self.endpoint,
-            "fs.s3a.endpoint.region": REGION,
-            "fs.s3a.path.style.access": "true",
-            "fs.s3a.connection.ssl.enabled": "false",
-            "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider",
-            "fs.s3a.access.key": credentials["AccessKeyId"],
-            "fs.s3a.secret.key": credentials["SecretAccessKey"],
-            "fs.s3a.session.token": credentials["SessionToken"],
-            # One DeleteObject per key: moto judges a bulk DeleteObjects against the bucket's ARN
-            # (AWS judges each key's), so a role allowed to delete under its prefix only is refused.
-            "fs.s3a.multiobjectdelete.enable": "false",
-            "fs.s3.impl.disable.cache": "true",
-            "fs.s3a.impl.disable.cache": "true",
-        }.items():
+        for key, value in self.s3a_confs(
+            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+        ).items():
             conf.set(key, value)
         try:
             yield remote
@@ -415,6 +406,30 @@ class EmrSimulator:
             with contextlib.suppress(Exception):  # the driver may have released it already
                 client.release_session()
             client.close()
+
+    def s3a_confs(self, access_key: str, secret_key: str, session_token: str | None = None) -> dict[str, str]:
+        """The session confs that point a Spark session's ``s3://`` (S3A) at moto's S3 with these keys."""
+        provider = "TemporaryAWSCredentialsProvider" if session_token else "SimpleAWSCredentialsProvider"
+        return {
+            "fs.s3a.endpoint": self.endpoint,
+            "fs.s3a.endpoint.region": REGION,
+            "fs.s3a.path.style.access": "true",
+            "fs.s3a.connection.ssl.enabled": "false",
+            "fs.s3a.aws.credentials.provider": f"org.apache.hadoop.fs.s3a.{provider}",
+            "fs.s3a.access.key": access_key,
+            "fs.s3a.secret.key": secret_key,
+            **({"fs.s3a.session.token": session_token} if session_token else {}),
+            # One DeleteObject per key: moto judges a bulk DeleteObjects against the bucket's ARN
+            # (AWS judges each key's), so a role allowed to delete under its prefix only is refused.
+            "fs.s3a.multiobjectdelete.enable": "false",
+            # Fewer requests per write, as EMR's own writes have none of these: its S3-optimized
+            # committer renames nothing; FileOutputCommitter v2 renames once (v1: twice), and
+            # create() skips its probes of the parent folders.
+            "mapreduce.fileoutputcommitter.algorithm.version": "2",
+            "fs.s3a.create.performance": "true",
+            "fs.s3.impl.disable.cache": "true",
+            "fs.s3a.impl.disable.cache": "true",
+        }
 
     def _get(self, uri: str) -> bytes:
         bucket, _, key = uri.removeprefix("s3://").partition("/")

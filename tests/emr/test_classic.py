@@ -265,6 +265,8 @@ def test_the_orphan_sensor_cancels_a_shared_cluster_step_of_an_ended_run(tmp_pat
     from assets.platform_cost import platform_definitions
 
     emr.hold_seconds = 60  # both steps stay RUNNING until cancelled
+    config = classic_config(tmp_path, mode="shared", shared_cluster="analytics-shared")
+    build_infra(config)  # the team's instance profile, whose role the steps run as
     cluster_id = shared_cluster()
     instance = dg.DagsterInstance.ephemeral()
     runs = {}
@@ -273,7 +275,6 @@ def test_the_orphan_sensor_cancels_a_shared_cluster_step_of_an_ended_run(tmp_pat
         instance.add_run(run)
         runs[status] = run.run_id
     client = boto3.client("emr")
-    config = classic_config(tmp_path, mode="shared", shared_cluster="analytics-shared")
     step_ids = {}
     for status, run_id in runs.items():
         job = dataclasses.replace(probe_job(config), tags={"dagster-run-id": run_id})

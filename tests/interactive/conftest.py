@@ -71,10 +71,15 @@ def enable_sessions(config: PlatformConfig) -> None:
 
 @pytest.fixture
 def dev(aws: str, tmp_path: Path) -> PlatformConfig:
-    """Stage dev on moto: what infra builds, sessions enabled for the interactive teams, flights_clean in the lake."""
+    """Stage dev on moto: what infra builds, sessions enabled for the interactive teams, flights_clean in the lake.
+
+    The lake stays on local disk here: a session's client makes its own Spark Connect session on
+    the simulator's shared server, which the simulator cannot set up with the session role's S3A
+    credentials as it does a job's (tests/emr/harness.py)."""
     config = dev_config()
     build_infra(config)
     enable_sessions(config)
+    config = config.model_copy(update={"lake": config.lake.model_copy(update={"root": str(tmp_path / "lake")})})
     write_flights(tmp_path / "lake")
     return config
 
