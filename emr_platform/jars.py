@@ -14,7 +14,8 @@ import functools
 import zipfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from emr_platform.config import REPO_ROOT
+
 LOCK = REPO_ROOT / "jvm" / "jars.sha256"  # "<sha256>  <file name>" per line, as sha256sum reads it
 CACHE = REPO_ROOT / ".jars"
 VERIFIED = CACHE / ".verified"  # touched by `make install` once every checksum matched
